@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A fully qualified table name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct QualifiedName {
     /// Catalog name.
     pub catalog: String,
@@ -36,7 +37,8 @@ impl fmt::Display for QualifiedName {
 }
 
 /// One difference between two states.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
     /// A new catalog.

@@ -8,7 +8,8 @@ use std::fmt;
 /// Ids never change when an object is renamed, which is what lets the diff
 /// report a rename as a rename. The reducer never invents ids: callers (the
 /// app layer, importers, introspection) assign them, so the model stays pure.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 #[serde(transparent)]
 pub struct ObjectId(pub String);
 

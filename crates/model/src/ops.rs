@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// One operation of the log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Op {
     /// Unique op id.
     pub id: String,
@@ -29,7 +30,8 @@ pub struct Op {
 }
 
 /// What an op does. Serialized adjacently tagged: `"op": "...", "payload": {...}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 #[serde(tag = "op", content = "payload", rename_all = "snake_case")]
 pub enum Action {
     /// Add a catalog (target: root).

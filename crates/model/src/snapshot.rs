@@ -8,14 +8,16 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// The SHA-256 of a snapshot's canonical content, as lowercase hex.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 #[serde(transparent)]
 pub struct SnapshotHash(pub String);
 
 impl SnapshotHash {
     /// The hash over the canonical JSON of `{"ops_included": [...], "state": {...}}`.
     pub fn compute(state: &State, ops_included: &[String]) -> SnapshotHash {
-        #[derive(Serialize)]
+        #[derive(Serialize, ts_rs::TS)]
+        #[ts(export)]
         struct Sealed<'a> {
             state: &'a State,
             ops_included: &'a [String],
@@ -82,7 +84,8 @@ fn write_canonical(value: &Value, out: &mut String) {
 }
 
 /// A sealed snapshot of a project's state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Snapshot {
     /// Unique snapshot id.
     pub id: String,
@@ -140,7 +143,8 @@ impl Snapshot {
 }
 
 /// Which part of a version `--bump` increments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum Bump {
     /// `x.0.0`

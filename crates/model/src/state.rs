@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A whole schema project state (or a live database read into the model).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct State {
     /// Catalogs in creation order.
     #[serde(default)]
@@ -18,7 +19,8 @@ pub struct State {
 }
 
 /// A catalog (a database on PostgreSQL / SQL Server, a Unity catalog on Databricks).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Catalog {
     /// Stable id.
     pub id: ObjectId,
@@ -33,7 +35,8 @@ pub struct Catalog {
 }
 
 /// A schema (a database on MySQL, `main` on SQLite).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Schema {
     /// Stable id.
     pub id: ObjectId,
@@ -48,7 +51,8 @@ pub struct Schema {
 }
 
 /// A table with its ordered columns and constraints.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Table {
     /// Stable id.
     pub id: ObjectId,
@@ -81,7 +85,8 @@ pub struct Table {
 }
 
 /// A column.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Column {
     /// Stable id.
     pub id: ObjectId,
@@ -103,7 +108,8 @@ pub struct Column {
 }
 
 /// A primary key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct PrimaryKey {
     /// Stable id.
     pub id: ObjectId,
@@ -114,7 +120,8 @@ pub struct PrimaryKey {
 }
 
 /// A unique constraint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct UniqueConstraint {
     /// Stable id.
     pub id: ObjectId,
@@ -125,7 +132,8 @@ pub struct UniqueConstraint {
 }
 
 /// A secondary index.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Index {
     /// Stable id.
     pub id: ObjectId,
@@ -139,7 +147,8 @@ pub struct Index {
 }
 
 /// What a foreign key does when the referenced row changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum FkAction {
     /// `NO ACTION` (the SQL default).
@@ -156,7 +165,8 @@ pub enum FkAction {
 }
 
 /// A reference to a table by schema and table name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct TableRef {
     /// Schema name.
     pub schema: String,
@@ -165,7 +175,8 @@ pub struct TableRef {
 }
 
 /// A foreign key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct ForeignKey {
     /// Stable id.
     pub id: ObjectId,
@@ -186,7 +197,8 @@ pub struct ForeignKey {
 }
 
 /// A check constraint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct CheckConstraint {
     /// Stable id.
     pub id: ObjectId,

@@ -1,0 +1,150 @@
+//! The demo workspace: a project "shop" with three snapshots made from real ops.
+
+use crate::{App, AppError, AppResult};
+use chrono::{Duration, Utc};
+use serde::Serialize;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use tidemark_model::Bump;
+
+/// What `tidemark demo` created.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoSummary {
+    /// The workspace file.
+    pub workspace: PathBuf,
+    /// The project name.
+    pub project: String,
+    /// Snapshot versions, oldest first.
+    pub versions: Vec<String>,
+}
+
+/// Creates the demo workspace at `path`. An existing file is replaced only with `force`.
+pub fn create_demo(path: &Path, force: bool) -> AppResult<DemoSummary> {
+    if path.exists() {
+        if !force {
+            return Err(AppError::BadInput(format!(
+                "{} already exists: pass --force to replace it with a fresh demo workspace",
+                path.display()
+            )));
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                std::fs::remove_file(&file).map_err(|e| AppError::io(&file, e))?;
+            }
+        }
+    }
+    let mut app = App::open(path, "demo")?;
+    let start = Utc::now() - Duration::days(30);
+    app.clock = Some(start);
+    app.project_new("shop")?;
+
+    for (i, (ops, name, comment, tags)) in steps().into_iter().enumerate() {
+        app.clock = Some(start + Duration::days([0, 12, 27][i]));
+        app.add_ops_json(&ops.to_string())?;
+        app.clock = Some(start + Duration::days([1, 14, 28][i]));
+        let bump = if i == 2 { Bump::Major } else { Bump::Minor };
+        app.snapshot_create(None, Some(bump), name, Some(comment), &tags)?;
+    }
+    app.clock = None;
+    Ok(DemoSummary {
+        workspace: path.to_path_buf(),
+        project: "shop".into(),
+        versions: app
+            .snapshot_list()?
+            .into_iter()
+            .map(|s| s.version)
+            .collect(),
+    })
+}
+
+fn col(table: &str, name: &str, ty: serde_json::Value, nullable: bool) -> serde_json::Value {
+    json!({"target": format!("tbl_{table}"), "op": "add_column",
+           "payload": {"id": format!("col_{table}_{name}"), "name": name, "data_type": ty, "nullable": nullable}})
+}
+
+fn with(mut op: serde_json::Value, key: &str, value: serde_json::Value) -> serde_json::Value {
+    op["payload"][key] = value;
+    op
+}
+
+type Step = (serde_json::Value, &'static str, &'static str, Vec<String>);
+
+fn steps() -> Vec<Step> {
+    let bigint = json!({"kind": "big_int"});
+    let int = json!({"kind": "integer"});
+    let text = json!({"kind": "text"});
+    let tstz = json!({"kind": "timestamp_tz"});
+    let money = json!({"kind": "decimal", "precision": 10, "scale": 2});
+    let varchar = |n: u32| json!({"kind": "varchar", "length": n});
+
+    let v010 = json!([
+        {"target": "root", "op": "add_catalog", "payload": {"id": "cat_shop", "name": "shop"}},
+        {"target": "cat_shop", "op": "add_schema", "payload": {"id": "sch_public", "name": "public"}},
+        {"target": "sch_public", "op": "add_table", "payload": {"id": "tbl_customers", "name": "customers"}},
+        with(col("customers", "id", bigint.clone(), false), "identity", json!(true)),
+        col("customers", "email", varchar(255), false),
+        col("customers", "name", text.clone(), false),
+        with(col("customers", "created_at", tstz.clone(), false), "default", json!("CURRENT_TIMESTAMP")),
+        {"target": "tbl_customers", "op": "add_primary_key", "payload": {"id": "pk_customers", "columns": ["id"]}},
+        {"target": "tbl_customers", "op": "add_unique", "payload": {"id": "uq_customers_email", "name": "customers_email_key", "columns": ["email"]}},
+        {"target": "tbl_customers", "op": "set_comment", "payload": {"comment": "People who buy from the shop"}},
+        {"target": "sch_public", "op": "add_table", "payload": {"id": "tbl_products", "name": "products"}},
+        with(col("products", "id", bigint.clone(), false), "identity", json!(true)),
+        col("products", "sku", varchar(64), false),
+        col("products", "title", text.clone(), false),
+        col("products", "price", money.clone(), false),
+        {"target": "tbl_products", "op": "add_primary_key", "payload": {"id": "pk_products", "columns": ["id"]}},
+        {"target": "tbl_products", "op": "add_unique", "payload": {"id": "uq_products_sku", "name": "products_sku_key", "columns": ["sku"]}},
+        {"target": "tbl_products", "op": "add_check", "payload": {"id": "ck_products_price", "name": "products_price_check", "expression": "price >= 0"}},
+        {"target": "sch_public", "op": "add_table", "payload": {"id": "tbl_orders", "name": "orders"}},
+        with(col("orders", "id", bigint.clone(), false), "identity", json!(true)),
+        col("orders", "customer_id", bigint.clone(), false),
+        with(col("orders", "status", varchar(20), false), "default", json!("'new'")),
+        with(col("orders", "created_at", tstz.clone(), false), "default", json!("CURRENT_TIMESTAMP")),
+        {"target": "tbl_orders", "op": "add_primary_key", "payload": {"id": "pk_orders", "columns": ["id"]}},
+        {"target": "tbl_orders", "op": "add_foreign_key", "payload": {"id": "fk_orders_customer", "name": "orders_customer_id_fkey",
+            "columns": ["customer_id"], "references": {"schema": "public", "table": "customers"}, "ref_columns": ["id"]}},
+    ]);
+    let v020 = json!([
+        {"target": "sch_public", "op": "add_table", "payload": {"id": "tbl_order_items", "name": "order_items"}},
+        col("order_items", "order_id", bigint.clone(), false),
+        col("order_items", "product_id", bigint.clone(), false),
+        with(col("order_items", "quantity", int, false), "default", json!("1")),
+        col("order_items", "unit_price", money, false),
+        {"target": "tbl_order_items", "op": "add_primary_key", "payload": {"id": "pk_order_items", "columns": ["order_id", "product_id"]}},
+        {"target": "tbl_order_items", "op": "add_check", "payload": {"id": "ck_order_items_quantity", "name": "order_items_quantity_check", "expression": "quantity > 0"}},
+        {"target": "tbl_order_items", "op": "add_foreign_key", "payload": {"id": "fk_order_items_order", "name": "order_items_order_id_fkey",
+            "columns": ["order_id"], "references": {"schema": "public", "table": "orders"}, "ref_columns": ["id"], "on_delete": "cascade"}},
+        {"target": "tbl_order_items", "op": "add_foreign_key", "payload": {"id": "fk_order_items_product", "name": "order_items_product_id_fkey",
+            "columns": ["product_id"], "references": {"schema": "public", "table": "products"}, "ref_columns": ["id"]}},
+        col("customers", "phone", varchar(32), true),
+        {"target": "tbl_orders", "op": "add_index", "payload": {"id": "idx_orders_customer", "name": "orders_customer_id_idx", "columns": ["customer_id"]}},
+    ]);
+    let v100 = json!([
+        {"target": "col_customers_name", "op": "rename_column", "payload": {"name": "full_name"}},
+        {"target": "col_products_price", "op": "change_column_type", "payload": {"data_type": {"kind": "decimal", "precision": 12, "scale": 2}}},
+        col("orders", "note", text, true),
+        {"target": "tbl_orders", "op": "set_table_property", "payload": {"key": "owner", "value": "checkout-team"}},
+    ]);
+    vec![
+        (
+            v010,
+            "Initial shop schema",
+            "Customers, products and orders.",
+            vec![],
+        ),
+        (
+            v020,
+            "Order lines and phone numbers",
+            "Adds order_items, customers.phone and an index on orders.customer_id.",
+            vec![],
+        ),
+        (
+            v100,
+            "Public API names",
+            "Renames customers.name to full_name for the public API; widens products.price.",
+            vec!["release".to_string()],
+        ),
+    ]
+}
