@@ -13,7 +13,7 @@ pub enum AppError {
     #[error(transparent)]
     Store(#[from] tidemark_store::StoreError),
     /// An op was rejected by the reducer.
-    #[error("op {index} ({op}) rejected: {source}")]
+    #[error("op {index} rejected: {source}")]
     OpRejected {
         /// Position of the op in the input (1-based).
         index: usize,

@@ -23,12 +23,16 @@ pub fn describe(change: &Change) -> String {
         Change::UnsetTableProperty { table, key, .. } => {
             format!("unset property {key} of table {table}")
         }
-        Change::AddColumn { table, column, .. } => format!("add column {}", col(table, &column.name)),
+        Change::AddColumn { table, column, .. } => {
+            format!("add column {}", col(table, &column.name))
+        }
         Change::DropColumn { table, column } => format!("drop column {}", col(table, &column.name)),
         Change::RenameColumn { table, from, to } => {
             format!("rename column {} to {to}", col(table, from))
         }
-        Change::ChangeColumnType { table, column, to, .. } => {
+        Change::ChangeColumnType {
+            table, column, to, ..
+        } => {
             format!("change the type of {} to {to}", col(table, column))
         }
         Change::SetColumnNullable {
@@ -47,7 +51,11 @@ pub fn describe(change: &Change) -> String {
             column,
             identity,
         } => {
-            let what = if *identity { "an identity column" } else { "a plain column" };
+            let what = if *identity {
+                "an identity column"
+            } else {
+                "a plain column"
+            };
             format!("make {} {what}", col(table, column))
         }
         Change::SetColumnComment { table, column, .. } => {

@@ -74,9 +74,7 @@ pub(crate) fn tokenize(kind: DialectKind, text: &str) -> Option<Vec<Tok>> {
             let end = (i + 2..chars.len().saturating_sub(1))
                 .find(|&j| chars[j] == '*' && chars[j + 1] == '/')?;
             i = end + 2;
-        } else if matches!(c, 'n' | 'N' | 'b' | 'B' | 'x' | 'X' | 'e' | 'E')
-            && next == Some('\'')
-        {
+        } else if matches!(c, 'n' | 'N' | 'b' | 'B' | 'x' | 'X' | 'e' | 'E') && next == Some('\'') {
             let (lit, end) = read_string(&chars, i + 1, kind)?;
             out.push(Tok::Str(format!("{}{lit}", c.to_ascii_lowercase())));
             i = end;
@@ -123,7 +121,8 @@ pub(crate) fn tokenize(kind: DialectKind, text: &str) -> Option<Vec<Tok>> {
             i = j;
         } else if c.is_alphanumeric() || matches!(c, '_' | '@' | '$' | '#') {
             let mut j = i;
-            while j < chars.len() && (chars[j].is_alphanumeric() || matches!(chars[j], '_' | '@' | '$' | '#'))
+            while j < chars.len()
+                && (chars[j].is_alphanumeric() || matches!(chars[j], '_' | '@' | '$' | '#'))
             {
                 j += 1;
             }
@@ -189,13 +188,70 @@ const SPACED_WORDS: [&str; 18] = [
 
 /// Reserved words that must stay quoted when used as names.
 const RESERVED: [&str; 64] = [
-    "all", "alter", "and", "any", "as", "asc", "between", "by", "case", "cast", "check", "collate",
-    "column", "constraint", "create", "cross", "current_date", "current_time",
-    "current_timestamp", "current_user", "default", "delete", "desc", "distinct", "drop", "else",
-    "end", "except", "exists", "false", "fetch", "for", "foreign", "from", "full", "grant",
-    "group", "having", "in", "index", "inner", "insert", "intersect", "into", "is", "join", "key",
-    "left", "like", "limit", "not", "null", "on", "or", "order", "primary", "references",
-    "select", "table", "then", "to", "true", "union", "user",
+    "all",
+    "alter",
+    "and",
+    "any",
+    "as",
+    "asc",
+    "between",
+    "by",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "constraint",
+    "create",
+    "cross",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "delete",
+    "desc",
+    "distinct",
+    "drop",
+    "else",
+    "end",
+    "except",
+    "exists",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "in",
+    "index",
+    "inner",
+    "insert",
+    "intersect",
+    "into",
+    "is",
+    "join",
+    "key",
+    "left",
+    "like",
+    "limit",
+    "not",
+    "null",
+    "on",
+    "or",
+    "order",
+    "primary",
+    "references",
+    "select",
+    "table",
+    "then",
+    "to",
+    "true",
+    "union",
+    "user",
 ];
 
 const RESERVED_MORE: [&str; 8] = [
@@ -236,7 +292,8 @@ pub(crate) fn canonical_tokens(kind: DialectKind, text: &str) -> Option<Vec<Tok>
         // Character set introducers (`_utf8mb4'abc'`) as MySQL reports defaults.
         let mut i = 0;
         while i + 1 < toks.len() {
-            if matches!((&toks[i], &toks[i + 1]), (Tok::Word(w), Tok::Str(_)) if w.starts_with('_')) {
+            if matches!((&toks[i], &toks[i + 1]), (Tok::Word(w), Tok::Str(_)) if w.starts_with('_'))
+            {
                 toks.remove(i);
             } else {
                 i += 1;
@@ -351,7 +408,10 @@ fn simplify(toks: &mut Vec<Tok>) -> bool {
                     continue;
                 };
                 let single = close == i + 2
-                    && matches!(toks[i + 1], Tok::Str(_) | Tok::Num(_) | Tok::Word(_) | Tok::Ident(_));
+                    && matches!(
+                        toks[i + 1],
+                        Tok::Str(_) | Tok::Num(_) | Tok::Word(_) | Tok::Ident(_)
+                    );
                 let doubled = toks.get(i + 1) == Some(&Tok::LParen)
                     && matching_paren(toks, i + 1) == Some(close - 1);
                 if single || doubled {
@@ -393,5 +453,69 @@ fn spaced(a: &Tok, b: &Tok) -> bool {
         (Tok::Word(w), Tok::LParen) => SPACED_WORDS.contains(&w.as_str()),
         (Tok::Ident(_), Tok::LParen) => false,
         _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(kind: DialectKind, text: &str) -> String {
+        canonical(kind, text)
+    }
+
+    #[test]
+    fn spelling_differences_disappear() {
+        let pg = DialectKind::Postgres;
+        assert_eq!(c(pg, "((price >= (0)::numeric))"), "price >= 0");
+        assert_eq!(c(pg, "'a'::character varying(10)"), "'a'");
+        assert_eq!(c(pg, "'{}'::text[]"), "'{}'");
+        assert_eq!(c(pg, "x > - 1"), "x > -1");
+        assert_eq!(c(pg, "status IN ('a','b')"), "status in ('a', 'b')");
+        assert_eq!(c(pg, "lower( \"email\" )"), "lower(email)");
+        assert_eq!(c(pg, "\"Email\" <> ''"), "\"Email\" <> ''");
+        assert_eq!(
+            c(DialectKind::SqlServer, "([a]>=(0) AND [b]<>N'x')"),
+            "a >= 0 and b <> n'x'"
+        );
+        assert_eq!(
+            c(DialectKind::Mysql, "`select` = 'it\\'s'"),
+            "`select` = 'it\\'s'"
+        );
+    }
+
+    #[test]
+    fn literals_and_call_parentheses_are_kept() {
+        let pg = DialectKind::Postgres;
+        // Case and spacing inside a literal are data.
+        assert_eq!(c(pg, "'A  B'"), "'A  B'");
+        assert_eq!(c(pg, "now()"), "now()");
+        assert_eq!(c(pg, "a in (1)"), "a in (1)");
+        assert_eq!(c(pg, "(a + b) * c"), "(a + b) * c");
+        assert_eq!(c(pg, "a - 1"), "a - 1");
+    }
+
+    #[test]
+    fn text_that_does_not_lex_only_has_its_whitespace_collapsed() {
+        assert_eq!(
+            c(DialectKind::Postgres, "  'open   literal "),
+            "'open literal"
+        );
+    }
+
+    #[test]
+    fn canonical_text_is_a_fixed_point() {
+        for kind in DialectKind::ALL {
+            for text in [
+                "((price >= (0)::numeric))",
+                "[a]>=(0)",
+                "`x` in (_utf8mb4'a')",
+                "coalesce(a, b) <> - (2)",
+                "-- comment\nx = 1",
+            ] {
+                let once = c(kind, text);
+                assert_eq!(c(kind, &once), once, "{kind} {text}");
+            }
+        }
     }
 }

@@ -155,7 +155,11 @@ fn schema<D: Dialect + ?Sized>(d: &D, r: &Rules, s: &Schema) -> Schema {
 
 fn table<D: Dialect + ?Sized>(d: &D, r: &Rules, t: &Table) -> Table {
     let kind = d.kind();
-    let names = |cols: &[String]| cols.iter().map(|c| fold(r.fold_names, c)).collect::<Vec<_>>();
+    let names = |cols: &[String]| {
+        cols.iter()
+            .map(|c| fold(r.fold_names, c))
+            .collect::<Vec<_>>()
+    };
     let mut primary_key = t.primary_key.clone().map(|mut pk| {
         pk.name = match r.pk_name {
             Some(name) => name.to_string(),
@@ -205,6 +209,20 @@ fn table<D: Dialect + ?Sized>(d: &D, r: &Rules, t: &Table) -> Table {
     } else {
         Vec::new()
     };
+    // The unique index a database builds behind a key is the key itself.
+    indexes.retain(|i| {
+        let backs = |name: &str, cols: &[String]| {
+            i.unique
+                && i.columns == cols
+                && (i.name.eq_ignore_ascii_case(name)
+                    || i.name.starts_with("sqlite_autoindex_")
+                    || i.name == "PRIMARY")
+        };
+        let by_pk = primary_key
+            .as_ref()
+            .is_some_and(|pk| backs(&pk.name, &pk.columns));
+        !by_pk && !uniques.iter().any(|u| backs(&u.name, &u.columns))
+    });
     if r.unique_index_is_constraint {
         indexes.retain(|i| {
             let plain = i.columns.iter().all(|c| column_names.contains(&c.as_str()));
@@ -221,20 +239,6 @@ fn table<D: Dialect + ?Sized>(d: &D, r: &Rules, t: &Table) -> Table {
             false
         });
     }
-    // The unique index a database builds behind a key is the key itself.
-    indexes.retain(|i| {
-        let backs = |name: &str, cols: &[String]| {
-            i.unique
-                && i.columns == cols
-                && (i.name.eq_ignore_ascii_case(name)
-                    || i.name.starts_with("sqlite_autoindex_")
-                    || i.name == "PRIMARY")
-        };
-        let by_pk = primary_key
-            .as_ref()
-            .is_some_and(|pk| backs(&pk.name, &pk.columns));
-        !by_pk && !uniques.iter().any(|u| backs(&u.name, &u.columns))
-    });
     let mut foreign_keys: Vec<_> = t
         .foreign_keys
         .iter()
@@ -357,7 +361,8 @@ fn default_value(kind: DialectKind, r: &Rules, expr: &str, ty: &DataType) -> Opt
         [Tok::Str(s)] if s.starts_with("b'") => Some(s[2..s.len() - 1].to_string()),
         _ => None,
     };
-    let number = |s: &str| !s.is_empty() && s.parse::<f64>().is_ok() && !s.contains(char::is_whitespace);
+    let number =
+        |s: &str| !s.is_empty() && s.parse::<f64>().is_ok() && !s.contains(char::is_whitespace);
     match ty {
         DataType::Boolean => {
             let value = match toks.as_slice() {

@@ -27,8 +27,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::ops::Range;
 use tidemark_model::{
-    assess, diff, Assessment, Change, Facts, ForeignKey, QualifiedName, Severity, State,
-    Table,
+    assess, diff, Assessment, Change, Facts, ForeignKey, QualifiedName, Severity, State, Table,
 };
 
 /// One statement of a plan.
@@ -104,7 +103,12 @@ impl Plan {
     pub fn transaction_range(&self) -> Range<usize> {
         let outside = |s: &&PlannedStatement| s.sql.starts_with("PRAGMA foreign_keys");
         let start = self.statements.iter().take_while(outside).count();
-        let end = self.statements.len() - self.statements[start..].iter().rev().take_while(outside).count();
+        let end = self.statements.len()
+            - self.statements[start..]
+                .iter()
+                .rev()
+                .take_while(outside)
+                .count();
         start..end
     }
 
@@ -145,11 +149,7 @@ impl Plan {
         if !self.notes.is_empty() {
             out.push_str("\n-- Changes without a statement:\n");
             for n in &self.notes {
-                let change = self
-                    .changes
-                    .get(n.change)
-                    .map(describe)
-                    .unwrap_or_default();
+                let change = self.changes.get(n.change).map(describe).unwrap_or_default();
                 out.push_str(&format!(
                     "-- {}: {}\n",
                     one_line(&change),
@@ -193,7 +193,13 @@ pub fn plan_changes(
     let mut up = build(kind, changes, from, to, facts)?;
     up.down_lossy = lossy(&up.changes, facts);
     // Row counts describe the database as it is now, not after the plan.
-    match build(kind, invert(&up.changes, from, to), to, from, &Facts::default()) {
+    match build(
+        kind,
+        invert(&up.changes, from, to),
+        to,
+        from,
+        &Facts::default(),
+    ) {
         Ok(down) => up.down = Some(Box::new(down)),
         Err(e) => up.down_lossy.push(format!("no down plan: {e}")),
     }
@@ -210,7 +216,7 @@ enum UnitKind {
     /// All changes to one column that MySQL or SQL Server make in one go.
     Column(QualifiedName, String),
     /// A foreign key between dropped tables that reference each other.
-    CycleKey(Change),
+    CycleKey(Box<Change>),
 }
 
 #[derive(Debug, Clone)]
@@ -321,7 +327,9 @@ fn dependency_order(
         .collect();
     let mut placed = vec![false; tables.len()];
     let mut order = Vec::with_capacity(tables.len());
-    while let Some(i) = (0..tables.len()).find(|&i| !placed[i] && deps[i].iter().all(|&j| placed[j])) {
+    while let Some(i) =
+        (0..tables.len()).find(|&i| !placed[i] && deps[i].iter().all(|&j| placed[j]))
+    {
         placed[i] = true;
         order.push(i);
     }
@@ -381,7 +389,11 @@ fn units(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) -> Vec<
             for &m in &members {
                 grouped[m] = true;
             }
-            let step = members.iter().map(|&m| phase_of(&changes[m]).1).min().unwrap_or(1);
+            let step = members
+                .iter()
+                .map(|&m| phase_of(&changes[m]).1)
+                .min()
+                .unwrap_or(1);
             units.push(Unit {
                 members,
                 kind: UnitKind::Column(table.clone(), column.to_string()),
@@ -404,12 +416,18 @@ fn units(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) -> Vec<
         let table = &added_names[k];
         let from_state = ctx
             .to_table(table)
-            .map(|t| t.foreign_keys.iter().map(|fk| referenced(table, fk)).collect::<Vec<_>>())
+            .map(|t| {
+                t.foreign_keys
+                    .iter()
+                    .map(|fk| referenced(table, fk))
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default();
         let from_changes = changes.iter().filter_map(|c| match c {
-            Change::AddForeignKey { table: t, foreign_key } if t == table => {
-                Some(referenced(table, foreign_key))
-            }
+            Change::AddForeignKey {
+                table: t,
+                foreign_key,
+            } if t == table => Some(referenced(table, foreign_key)),
             _ => None,
         });
         from_state.into_iter().chain(from_changes).collect()
@@ -429,7 +447,13 @@ fn units(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) -> Vec<
         let target = &dropped_names[k];
         dropped
             .iter()
-            .filter(|(_, t, def)| t != target && def.foreign_keys.iter().any(|fk| &referenced(t, fk) == target))
+            .filter(|(_, t, def)| {
+                t != target
+                    && def
+                        .foreign_keys
+                        .iter()
+                        .any(|fk| &referenced(t, fk) == target)
+            })
             .map(|(_, t, _)| t.clone())
             .collect()
     });
@@ -444,10 +468,10 @@ fn units(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) -> Vec<
                 if &target != table && cycle.iter().any(|&o| dropped[o].1 == target) && !explicit {
                     units.push(Unit {
                         members: vec![*i],
-                        kind: UnitKind::CycleKey(Change::DropForeignKey {
+                        kind: UnitKind::CycleKey(Box::new(Change::DropForeignKey {
                             table: table.clone(),
                             foreign_key: fk.clone(),
-                        }),
+                        })),
                         key: (phase::DROP_FK, 1, 0, *i),
                     });
                 }
@@ -461,10 +485,7 @@ fn units(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) -> Vec<
         }
         let (p, step) = phase_of(c);
         let rank = match c {
-            Change::AddTable { .. } => add_order
-                .iter()
-                .position(|&k| added[k].0 == i)
-                .unwrap_or(0),
+            Change::AddTable { .. } => add_order.iter().position(|&k| added[k].0 == i).unwrap_or(0),
             Change::DropTable { .. } => drop_order
                 .iter()
                 .position(|&k| dropped[k].0 == i)
@@ -519,7 +540,9 @@ fn build(
     for unit in units(kind, &changes, &ctx) {
         let lead = unit.members[0];
         let lead_change = &changes[lead];
-        let (rendered, note, label): (Vec<RenderedStatement>, Option<String>, String) = match &unit.kind {
+        let (rendered, note, label): (Vec<RenderedStatement>, Option<String>, String) = match &unit
+            .kind
+        {
             UnitKind::Single => {
                 let r = d.render_change(lead_change, &ctx)?;
                 (r.statements, r.note, String::new())
@@ -557,7 +580,11 @@ fn build(
             .map(|&m| verdicts[m].severity)
             .max()
             .unwrap_or(Severity::Safe);
-        let reasons: Vec<&str> = unit.members.iter().map(|&m| verdicts[m].reason.as_str()).collect();
+        let reasons: Vec<&str> = unit
+            .members
+            .iter()
+            .map(|&m| verdicts[m].reason.as_str())
+            .collect();
         let reason = match &unit.kind {
             UnitKind::Rebuild(table) => format!(
                 "rebuilds {table} (SQLite cannot alter it in place), keeping its rows: {}",
@@ -594,7 +621,10 @@ fn build(
         for &m in &unit.members[1..] {
             notes.push(PlanNote {
                 change: m,
-                reason: format!("done by {label} (with change {lead}: {})", describe(lead_change)),
+                reason: format!(
+                    "done by {label} (with change {lead}: {})",
+                    describe(lead_change)
+                ),
             });
         }
     }
@@ -659,7 +689,11 @@ fn lossy(changes: &[Change], facts: &Facts) -> Vec<String> {
         .collect()
 }
 
-fn find_schema<'s>(state: &'s State, catalog: &str, name: &str) -> Option<&'s tidemark_model::Schema> {
+fn find_schema<'s>(
+    state: &'s State,
+    catalog: &str,
+    name: &str,
+) -> Option<&'s tidemark_model::Schema> {
     state
         .catalogs
         .iter()
@@ -678,7 +712,14 @@ fn invert(changes: &[Change], from: &State, to: &State) -> Vec<Change> {
     let back = |t: &QualifiedName| r.table_back(t);
     let back_col = |t: &QualifiedName, c: &str| r.column_back(t, c);
     let dropped_too = |table: &QualifiedName, pred: &dyn Fn(&Change) -> bool| {
-        changes.iter().any(|c| pred(c) && target_table(c).is_some_and(|(t, _)| t == table))
+        changes
+            .iter()
+            .any(|c| pred(c) && target_table(c).is_some_and(|(t, _)| t == table))
+    };
+    let created = |table: &QualifiedName| {
+        changes
+            .iter()
+            .any(|c| matches!(c, Change::AddTable { table: t, .. } if t == table))
     };
     let mut out = Vec::new();
     for c in changes {
@@ -716,7 +757,10 @@ fn invert(changes: &[Change], from: &State, to: &State) -> Vec<Change> {
             }),
             Change::AddTable { table, definition } => out.push(Change::DropTable {
                 table: table.clone(),
-                definition: ctx.to_table(table).cloned().unwrap_or_else(|| definition.clone()),
+                definition: ctx
+                    .to_table(table)
+                    .cloned()
+                    .unwrap_or_else(|| definition.clone()),
             }),
             Change::DropTable { table, definition } => {
                 out.push(Change::AddTable {
@@ -728,9 +772,10 @@ fn invert(changes: &[Change], from: &State, to: &State) -> Vec<Change> {
                     },
                 });
                 for index in &definition.indexes {
-                    let explicit = dropped_too(table, &|c| {
-                        matches!(c, Change::DropIndex { index: i, .. } if i.name == index.name)
-                    });
+                    let explicit = dropped_too(
+                        table,
+                        &|c| matches!(c, Change::DropIndex { index: i, .. } if i.name == index.name),
+                    );
                     if !explicit {
                         out.push(Change::AddIndex {
                             table: table.clone(),
@@ -739,9 +784,10 @@ fn invert(changes: &[Change], from: &State, to: &State) -> Vec<Change> {
                     }
                 }
                 for fk in &definition.foreign_keys {
-                    let explicit = dropped_too(table, &|c| {
-                        matches!(c, Change::DropForeignKey { foreign_key: f, .. } if f.name == fk.name)
-                    });
+                    let explicit = dropped_too(
+                        table,
+                        &|c| matches!(c, Change::DropForeignKey { foreign_key: f, .. } if f.name == fk.name),
+                    );
                     if !explicit {
                         out.push(Change::AddForeignKey {
                             table: table.clone(),
@@ -783,14 +829,12 @@ fn invert(changes: &[Change], from: &State, to: &State) -> Vec<Change> {
                     from: to.clone(),
                 },
             }),
-            Change::UnsetTableProperty { table, key, from } => {
-                out.push(Change::SetTableProperty {
-                    table: back(table),
-                    key: key.clone(),
-                    from: None,
-                    to: from.clone(),
-                })
-            }
+            Change::UnsetTableProperty { table, key, from } => out.push(Change::SetTableProperty {
+                table: back(table),
+                key: key.clone(),
+                from: None,
+                to: from.clone(),
+            }),
             Change::AddColumn { table, column, .. } => out.push(Change::DropColumn {
                 table: table.clone(),
                 column: column.clone(),
@@ -883,6 +927,9 @@ fn invert(changes: &[Change], from: &State, to: &State) -> Vec<Change> {
                 table: table.clone(),
                 constraint: constraint.clone(),
             }),
+            // Dropping a new table takes its indexes and keys with it.
+            Change::AddIndex { table, .. } | Change::AddForeignKey { table, .. }
+                if created(table) => {}
             Change::AddIndex { table, index } => out.push(Change::DropIndex {
                 table: table.clone(),
                 index: index.clone(),

@@ -77,9 +77,9 @@ fn two_statements_without_a_semicolon_are_a_syntax_error() {
 
 #[test]
 fn unreadable_alter_table_is_not_silently_skipped() {
-    // sqlparser cannot read this T-SQL form; it adds a default, so skipping
-    // it would lose part of the schema.
-    let sql = "CREATE TABLE t (id int, created datetime)\nGO\nALTER TABLE t ADD DEFAULT (getdate()) FOR created\nGO";
+    // sqlparser cannot read T-SQL's way of changing a column type; skipping
+    // it would import the old type without a word.
+    let sql = "CREATE TABLE t (id int, name varchar(10))\nGO\nALTER TABLE t ALTER COLUMN name nvarchar(20) NOT NULL\nGO";
     let message = error(sql, SourceDialect::SqlServer);
     assert!(
         message.starts_with("syntax error in SQL Server DDL at line 3, column "),
@@ -290,4 +290,23 @@ fn expression_keys_are_refused() {
         ),
         "line 1: CREATE TABLE t: key column lower(email) is not a plain column"
     );
+}
+
+#[test]
+fn comments_on_unknown_schemas_and_tables() {
+    assert_eq!(
+        error("COMMENT ON SCHEMA sales IS 'x';", SourceDialect::Postgres),
+        "line 1: COMMENT ON SCHEMA sales: no schema sales in the project or earlier in the file"
+    );
+    assert_eq!(
+        error(
+            "EXEC sys.sp_addextendedproperty @name=N'MS_Description', @value=N'x', @level0type=N'SCHEMA', @level0name=N'dbo', @level1type=N'TABLE', @level1name=N'nope'",
+            SourceDialect::SqlServer
+        ),
+        "line 1: EXEC sys.sp_addextendedproperty: no table dbo.nope in the project or earlier in the file"
+    );
+    // The default schema exists even if nothing in the file created it.
+    let result = import("COMMENT ON SCHEMA main IS 'x';", SourceDialect::Postgres).unwrap();
+    let ops: Vec<&str> = result.ops.iter().map(|op| op.action.name()).collect();
+    assert_eq!(ops, vec!["add_catalog", "add_schema", "set_comment"]);
 }

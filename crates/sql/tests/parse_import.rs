@@ -234,6 +234,7 @@ CREATE SEQUENCE public.customers_id_seq
     NO MINVALUE
     NO MAXVALUE
     CACHE 1;
+ALTER TABLE public.customers_id_seq OWNER TO shop;
 ALTER SEQUENCE public.customers_id_seq OWNED BY public.customers.id;
 
 CREATE TABLE public.orders (
@@ -321,11 +322,11 @@ CREATE TABLE `order_items` (
   `unit_price` decimal(10,2) NOT NULL,
   PRIMARY KEY (`order_id`, `product_id`),
   FOREIGN KEY (`order_id`) REFERENCES `orders` (`id`) ON DELETE CASCADE,
-  FOREIGN KEY (`Product_ID`) REFERENCES `Products` (`ID`)
+  FOREIGN KEY (`Product_ID`) REFERENCES `products` (`ID`)
 );
 
-LOCK TABLES `orders` WRITE;
-INSERT INTO `orders` VALUES (1,1,NULL,'new',0.00,'2024-01-01 00:00:00.000',NULL);
+LOCK TABLES `customers` WRITE;
+INSERT INTO `customers` VALUES (1,'ann@example.com','Ann',0,'2024-01-01 00:00:00',NULL);
 UNLOCK TABLES;
 
 ALTER TABLE `orders` ADD COLUMN `note` text AFTER `status`;
@@ -452,6 +453,78 @@ GO
 #[test]
 fn sqlserver_shop() {
     let result = import(SQLSERVER_SHOP, SourceDialect::SqlServer, "dbo");
+    insta::assert_json_snapshot!(result);
+}
+
+/// What SQL Server Management Studio's "Generate Scripts" writes: storage
+/// clauses, defaults and checks added after the table, constraints enabled
+/// with `CHECK CONSTRAINT`, comments as extended properties.
+const SQLSERVER_SSMS_SCRIPT: &str = r#"
+USE [shop]
+GO
+/****** Object:  Table [dbo].[customers]    Script Date: 01.02.2025 10:00:00 ******/
+SET ANSI_NULLS ON
+GO
+SET QUOTED_IDENTIFIER ON
+GO
+CREATE TABLE [dbo].[customers](
+	[id] [int] IDENTITY(1,1) NOT NULL,
+	[email] [nvarchar](255) NOT NULL,
+	[notes] [nvarchar](max) NULL,
+	[created_at] [datetime2](7) NOT NULL,
+ CONSTRAINT [PK_customers] PRIMARY KEY CLUSTERED 
+(
+	[id] ASC
+)WITH (PAD_INDEX = OFF, STATISTICS_NORECOMPUTE = OFF, IGNORE_DUP_KEY = OFF, ALLOW_ROW_LOCKS = ON, ALLOW_PAGE_LOCKS = ON, OPTIMIZE_FOR_SEQUENTIAL_KEY = OFF) ON [PRIMARY],
+ CONSTRAINT [UQ_customers_email] UNIQUE NONCLUSTERED 
+(
+	[email] ASC
+)WITH (PAD_INDEX = OFF, STATISTICS_NORECOMPUTE = OFF, IGNORE_DUP_KEY = OFF, ALLOW_ROW_LOCKS = ON, ALLOW_PAGE_LOCKS = ON, OPTIMIZE_FOR_SEQUENTIAL_KEY = OFF) ON [PRIMARY]
+) ON [PRIMARY] TEXTIMAGE_ON [PRIMARY]
+GO
+/****** Object:  Table [dbo].[orders]    Script Date: 01.02.2025 10:00:00 ******/
+CREATE TABLE [dbo].[orders](
+	[id] [bigint] IDENTITY(1,1) NOT NULL,
+	[customer_id] [int] NOT NULL,
+	[total] [decimal](12, 2) NOT NULL,
+ CONSTRAINT [PK_orders] PRIMARY KEY CLUSTERED 
+(
+	[id] ASC
+)WITH (PAD_INDEX = OFF, STATISTICS_NORECOMPUTE = OFF, IGNORE_DUP_KEY = OFF, ALLOW_ROW_LOCKS = ON, ALLOW_PAGE_LOCKS = ON, OPTIMIZE_FOR_SEQUENTIAL_KEY = OFF) ON [PRIMARY]
+) ON [PRIMARY]
+GO
+SET ANSI_PADDING ON
+GO
+CREATE NONCLUSTERED INDEX [IX_orders_customer] ON [dbo].[orders]
+(
+	[customer_id] ASC
+)WITH (PAD_INDEX = OFF, STATISTICS_NORECOMPUTE = OFF, SORT_IN_TEMPDB = OFF, DROP_EXISTING = OFF, ONLINE = OFF, ALLOW_ROW_LOCKS = ON, ALLOW_PAGE_LOCKS = ON, OPTIMIZE_FOR_SEQUENTIAL_KEY = OFF) ON [PRIMARY]
+GO
+ALTER TABLE [dbo].[customers] ADD  CONSTRAINT [DF_customers_created_at]  DEFAULT (sysutcdatetime()) FOR [created_at]
+GO
+ALTER TABLE [dbo].[orders] ADD  DEFAULT ((0)) FOR [total]
+GO
+ALTER TABLE [dbo].[orders]  WITH CHECK ADD  CONSTRAINT [FK_orders_customers] FOREIGN KEY([customer_id])
+REFERENCES [dbo].[customers] ([id])
+ON DELETE CASCADE
+GO
+ALTER TABLE [dbo].[orders] CHECK CONSTRAINT [FK_orders_customers]
+GO
+ALTER TABLE [dbo].[orders]  WITH CHECK ADD  CONSTRAINT [CK_orders_total] CHECK  (([total]>=(0)))
+GO
+ALTER TABLE [dbo].[orders] CHECK CONSTRAINT [CK_orders_total]
+GO
+EXEC sys.sp_addextendedproperty @name=N'MS_Description', @value=N'Kundinnen und Kunden' , @level0type=N'SCHEMA',@level0name=N'dbo', @level1type=N'TABLE',@level1name=N'customers'
+GO
+EXEC sys.sp_addextendedproperty @name=N'MS_Description', @value=N'Freitext' , @level0type=N'SCHEMA',@level0name=N'dbo', @level1type=N'TABLE',@level1name=N'customers', @level2type=N'COLUMN',@level2name=N'notes'
+GO
+EXEC sp_addextendedproperty N'Owner', N'Sales', N'SCHEMA', N'dbo', N'TABLE', N'orders'
+GO
+"#;
+
+#[test]
+fn sqlserver_ssms_script() {
+    let result = import(SQLSERVER_SSMS_SCRIPT, SourceDialect::SqlServer, "dbo");
     insta::assert_json_snapshot!(result);
 }
 
@@ -691,5 +764,85 @@ fn dialect_names_and_aliases() {
     assert_eq!(
         err.to_string(),
         "unknown SQL dialect \"oracle\": expected one of postgres (or postgresql), mysql (or mariadb), sqlite, sqlserver (or mssql)"
+    );
+}
+
+/// Each op as `target op {payload}` on one line.
+fn op_lines(result: &DdlImport) -> Vec<String> {
+    result
+        .ops
+        .iter()
+        .map(|op| {
+            let json = serde_json::to_value(op).unwrap();
+            let payload = json
+                .get("payload")
+                .map_or(String::new(), |p| format!(" {p}"));
+            format!("{} {}{payload}", op.target, op.action.name())
+        })
+        .collect()
+}
+
+#[test]
+fn alter_table_changes_columns_of_project_tables() {
+    let state = existing_project();
+    let sql = "ALTER TABLE customers ADD COLUMN code varchar(8) NOT NULL FIRST;
+ALTER TABLE customers ADD COLUMN referrer_id int REFERENCES customers (id) AFTER id;
+ALTER TABLE customers MODIFY COLUMN email varchar(300);
+ALTER TABLE customers ALTER COLUMN email SET DEFAULT '';
+ALTER TABLE customers ALTER COLUMN email DROP DEFAULT;
+ALTER TABLE customers ADD CONSTRAINT chk_code CHECK (length(code) = 8);";
+    let result = import_into(sql, SourceDialect::Mysql, &state, "public").unwrap();
+    assert_applicable(&state, &result.ops);
+    assert_eq!(
+        op_lines(&result),
+        vec![
+            r#"t_customers add_column {"id":"col_1","name":"code","data_type":{"kind":"varchar","length":8},"nullable":false,"position":0}"#,
+            r#"t_customers add_column {"id":"col_2","name":"referrer_id","data_type":{"kind":"integer"},"nullable":true,"position":2}"#,
+            r#"c_email set_default {"default":"''"}"#,
+            r#"c_email set_default {"default":null}"#,
+            r#"t_customers add_check {"id":"ck_1","name":"chk_code","expression":"length(code) = 8"}"#,
+            r#"t_customers add_foreign_key {"id":"fk_1","name":"customers_referrer_id_fkey","columns":["referrer_id"],"references":{"schema":"public","table":"customers"},"ref_columns":["id"],"on_delete":"no_action","on_update":"no_action"}"#,
+        ]
+    );
+    assert_eq!(
+        result.skipped,
+        vec!["line 3: ALTER TABLE customers MODIFY COLUMN email varchar(300)"]
+    );
+}
+
+#[test]
+fn postgres_alter_column_forms() {
+    let state = existing_project();
+    let sql = "ALTER TABLE customers ALTER COLUMN email TYPE varchar(320), ALTER COLUMN email SET NOT NULL;
+ALTER TABLE customers ALTER COLUMN email DROP NOT NULL;
+ALTER TABLE customers ADD COLUMN n serial;
+ALTER TABLE customers ADD COLUMN IF NOT EXISTS email text;";
+    let result = import_into(sql, SourceDialect::Postgres, &state, "public").unwrap();
+    assert_applicable(&state, &result.ops);
+    assert_eq!(
+        op_lines(&result),
+        vec![
+            r#"c_email change_column_type {"data_type":{"kind":"varchar","length":320}}"#,
+            r#"c_email set_nullable {"nullable":false}"#,
+            r#"c_email set_nullable {"nullable":true}"#,
+            r#"t_customers add_column {"id":"col_1","name":"n","data_type":{"kind":"integer"},"nullable":false,"identity":true}"#,
+        ]
+    );
+    assert_eq!(
+        result.skipped,
+        vec!["line 4: ALTER TABLE customers: column email already exists"]
+    );
+}
+
+#[test]
+fn imported_ops_serialize_like_log_ops_and_back() {
+    let result = import(POSTGRES_SHOP, SourceDialect::Postgres, "public");
+    let json = serde_json::to_string(&result).unwrap();
+    let back: DdlImport = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, result);
+    let first = serde_json::to_value(&result.ops[0]).unwrap();
+    assert_eq!(
+        first,
+        serde_json::json!({"target": "root", "op": "add_catalog", "payload": {"id": "cat_1", "name": "shop"}})
     );
 }

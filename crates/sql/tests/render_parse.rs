@@ -105,7 +105,8 @@ fn check(kind: DialectKind) {
     let mut failures = Vec::new();
     let mut parsed = 0;
     for case in common::cases(kind) {
-        let Ok(plan) = plan_changes(kind, case.changes, &case.from, &case.to, &Facts::default()) else {
+        let Ok(plan) = plan_changes(kind, case.changes, &case.from, &case.to, &Facts::default())
+        else {
             continue;
         };
         let downs = plan.down.iter().flat_map(|d| d.statements.iter());
@@ -114,12 +115,18 @@ fn check(kind: DialectKind) {
                 Ok(statements) if !statements.is_empty() => parsed += 1,
                 result => match exceptions.iter().position(|e| (e.matches)(&s.sql)) {
                     Some(i) => used[i] = true,
-                    None => failures.push(format!("{}: {:?}\n  {}", case.name, result.err(), s.sql)),
+                    None => {
+                        failures.push(format!("{}: {:?}\n  {}", case.name, result.err(), s.sql))
+                    }
                 },
             }
         }
     }
-    assert!(failures.is_empty(), "{kind}: unreadable statements:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{kind}: unreadable statements:\n{}",
+        failures.join("\n")
+    );
     for (e, used) in exceptions.iter().zip(used) {
         assert!(used, "{kind}: exception no longer needed: {}", e.reason);
     }

@@ -38,7 +38,11 @@ fn parser(kind: DialectKind) -> Box<dyn ParserDialect> {
 fn one_statement(kind: DialectKind, sql: &str) -> Statement {
     let mut statements = Parser::parse_sql(parser(kind).as_ref(), sql)
         .unwrap_or_else(|e| panic!("{kind}: {e}\n{sql}"));
-    assert_eq!(statements.len(), 1, "{kind}: more than one statement in\n{sql}");
+    assert_eq!(
+        statements.len(),
+        1,
+        "{kind}: more than one statement in\n{sql}"
+    );
     statements.remove(0)
 }
 
@@ -61,7 +65,13 @@ fn create_table_plan(kind: DialectKind, name: &str) -> Vec<String> {
     }];
     let plan = plan_changes(kind, changes, &from, &to, &Facts::default()).expect("plan");
     let mut sql: Vec<String> = plan.statements.into_iter().map(|s| s.sql).collect();
-    sql.extend(plan.down.expect("down plan").statements.into_iter().map(|s| s.sql));
+    sql.extend(
+        plan.down
+            .expect("down plan")
+            .statements
+            .into_iter()
+            .map(|s| s.sql),
+    );
     sql
 }
 
@@ -145,7 +155,9 @@ fn hostile_comments_stay_one_statement() {
                 // sqlparser reads (MODIFY COLUMN / ALTER COLUMN COMMENT is
                 // not among them for Databricks), so only count statements.
                 if kind == DialectKind::Databricks {
-                    assert!(s.sql.ends_with(&format!("COMMENT {}", dialect(kind).quote_literal(comment))));
+                    assert!(s
+                        .sql
+                        .ends_with(&format!("COMMENT {}", dialect(kind).quote_literal(comment))));
                     continue;
                 }
                 one_statement(kind, &s.sql);

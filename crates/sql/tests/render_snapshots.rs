@@ -9,7 +9,8 @@ use tidemark_sql::{plan_changes, DialectKind};
 
 fn render_all(kind: DialectKind) {
     for case in common::cases(kind) {
-        let output = match plan_changes(kind, case.changes, &case.from, &case.to, &Facts::default()) {
+        let output = match plan_changes(kind, case.changes, &case.from, &case.to, &Facts::default())
+        {
             Ok(plan) => plan.to_sql_script(),
             Err(e) => format!("error: {e}\n"),
         };

@@ -45,7 +45,11 @@ pub(crate) fn quote_string(value: &str, backslash: bool) -> String {
 }
 
 /// The error for a change a dialect has no statement for.
-pub(crate) fn unsupported(kind: DialectKind, change: &Change, reason: impl Into<String>) -> SqlError {
+pub(crate) fn unsupported(
+    kind: DialectKind,
+    change: &Change,
+    reason: impl Into<String>,
+) -> SqlError {
     SqlError::Unsupported {
         dialect: kind,
         change: describe(change),
@@ -64,7 +68,11 @@ pub(crate) fn column_list<D: Dialect + ?Sized>(d: &D, columns: &[String]) -> Str
 
 /// An index entry: a column of the table is quoted, anything else is an
 /// expression (or `col DESC`) and is written as given.
-pub(crate) fn index_entry<D: Dialect + ?Sized>(d: &D, table: Option<&Table>, entry: &str) -> String {
+pub(crate) fn index_entry<D: Dialect + ?Sized>(
+    d: &D,
+    table: Option<&Table>,
+    entry: &str,
+) -> String {
     let is_column = match table {
         Some(t) => t.columns.iter().any(|c| c.name == entry),
         None => !entry.contains(|c: char| c.is_whitespace() || "()'\"`[]".contains(c)),
@@ -77,7 +85,11 @@ pub(crate) fn index_entry<D: Dialect + ?Sized>(d: &D, table: Option<&Table>, ent
 }
 
 /// The entries of an index, comma separated.
-pub(crate) fn index_entries<D: Dialect + ?Sized>(d: &D, table: Option<&Table>, entries: &[String]) -> String {
+pub(crate) fn index_entries<D: Dialect + ?Sized>(
+    d: &D,
+    table: Option<&Table>,
+    entries: &[String],
+) -> String {
     entries
         .iter()
         .map(|e| index_entry(d, table, e))
@@ -234,5 +246,71 @@ pub(crate) fn decimal_args(t: &TypeText) -> Option<(Option<u32>, Option<u32>)> {
         [p] => Some((Some(*p), Some(0))),
         [p, s] => Some((Some(*p), Some(*s))),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn apply(from: &[&str], moves: &[(String, Option<String>)]) -> Vec<String> {
+        let mut cols = names(from);
+        for (name, after) in moves {
+            let at = cols.iter().position(|c| c == name).unwrap();
+            let moved = cols.remove(at);
+            let to = match after {
+                Some(a) => cols.iter().position(|c| c == a).unwrap() + 1,
+                None => 0,
+            };
+            cols.insert(to, moved);
+        }
+        cols
+    }
+
+    #[test]
+    fn reorder_moves_reach_the_target_order() {
+        for (from, to) in [
+            (vec!["a", "b", "c", "d"], vec!["d", "c", "b", "a"]),
+            (vec!["a", "b", "c"], vec!["a", "c", "b"]),
+            (vec!["a", "b", "c"], vec!["a", "b", "c"]),
+            (
+                vec!["id", "x", "y", "status"],
+                vec!["id", "status", "x", "y"],
+            ),
+        ] {
+            let moves = reorder_moves(&names(&from), &names(&to));
+            assert_eq!(apply(&from, &moves), names(&to), "{moves:?}");
+            assert!(moves.len() < from.len().max(1));
+        }
+        // Moving one column is one move.
+        let moves = reorder_moves(
+            &names(&["id", "x", "y", "status"]),
+            &names(&["id", "status", "x", "y"]),
+        );
+        assert_eq!(moves, [("status".to_string(), Some("id".to_string()))]);
+    }
+
+    #[test]
+    fn plain_defaults_need_no_parentheses() {
+        let k = DialectKind::Mysql;
+        for d in [
+            "0",
+            "-1",
+            "'x'",
+            "NULL",
+            "CURRENT_TIMESTAMP",
+            "current_timestamp(6)",
+            "TRUE",
+        ] {
+            assert!(is_plain_default(k, d), "{d}");
+        }
+        for d in ["uuid()", "1 + 1", "concat('a', 'b')"] {
+            assert!(!is_plain_default(k, d), "{d}");
+            assert_eq!(default_wrapped(k, d), format!("({d})"));
+        }
     }
 }

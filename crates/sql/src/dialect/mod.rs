@@ -85,12 +85,14 @@ impl FromStr for DialectKind {
             "postgres" | "postgresql" => Ok(DialectKind::Postgres),
             "mysql" | "mariadb" => Ok(DialectKind::Mysql),
             "sqlite" => Ok(DialectKind::Sqlite),
-            "sqlserver" | "mssql" => Ok(DialectKind::SqlServer),
+            // sql_server is the serialized spelling.
+            "sqlserver" | "sql_server" | "mssql" => Ok(DialectKind::SqlServer),
             "databricks" => Ok(DialectKind::Databricks),
             _ => Err(SqlError::UnknownDialect {
                 name: s.to_string(),
-                valid: "postgres (postgresql), mysql (mariadb), sqlite, sqlserver (mssql), databricks"
-                    .to_string(),
+                valid:
+                    "postgres (postgresql), mysql (mariadb), sqlite, sqlserver (mssql), databricks"
+                        .to_string(),
             }),
         }
     }
@@ -143,10 +145,7 @@ impl Rendering {
         S: Into<String>,
     {
         Rendering {
-            statements: statements
-                .into_iter()
-                .map(RenderedStatement::new)
-                .collect(),
+            statements: statements.into_iter().map(RenderedStatement::new).collect(),
             note: None,
         }
     }

@@ -25,7 +25,11 @@ impl Mysql {
     /// The full column definition, as `CREATE TABLE`, `ADD COLUMN` and
     /// `MODIFY COLUMN` take it.
     pub(crate) fn column_def(&self, c: &Column) -> String {
-        let mut sql = format!("{} {}", self.quote_ident(&c.name), self.native_type(&c.data_type));
+        let mut sql = format!(
+            "{} {}",
+            self.quote_ident(&c.name),
+            self.native_type(&c.data_type)
+        );
         sql.push_str(if c.nullable { " NULL" } else { " NOT NULL" });
         if let (Some(default), false) = (&c.default, c.identity) {
             sql.push_str(" DEFAULT ");
@@ -83,7 +87,11 @@ impl Mysql {
     }
 
     fn alter(&self, table: &QualifiedName, rest: impl AsRef<str>) -> String {
-        format!("ALTER TABLE {} {}", self.qualified_name(table), rest.as_ref())
+        format!(
+            "ALTER TABLE {} {}",
+            self.qualified_name(table),
+            rest.as_ref()
+        )
     }
 
     /// `FIRST`, `AFTER prev`, or nothing when the column goes last anyway.
@@ -124,7 +132,11 @@ impl Dialect for Mysql {
     }
 
     fn qualified_name(&self, name: &QualifiedName) -> String {
-        format!("{}.{}", self.quote_ident(&name.schema), self.quote_ident(&name.name))
+        format!(
+            "{}.{}",
+            self.quote_ident(&name.schema),
+            self.quote_ident(&name.name)
+        )
     }
 
     fn quote_literal(&self, value: &str) -> String {
@@ -148,7 +160,9 @@ impl Dialect for Mysql {
             } => format!("decimal({p})"),
             // A bare DECIMAL is decimal(10,0) in MySQL, which would silently
             // drop every fraction; an unconstrained numeric gets the widest.
-            DataType::Decimal { precision: None, .. } => "decimal(65,30)".into(),
+            DataType::Decimal {
+                precision: None, ..
+            } => "decimal(65,30)".into(),
             DataType::Real => "float".into(),
             DataType::Double => "double".into(),
             DataType::Varchar { length: Some(n) } => format!("varchar({n})"),
@@ -221,7 +235,11 @@ impl Dialect for Mysql {
         }
     }
 
-    fn render_change(&self, change: &Change, ctx: &RenderContext<'_>) -> Result<Rendering, SqlError> {
+    fn render_change(
+        &self,
+        change: &Change,
+        ctx: &RenderContext<'_>,
+    ) -> Result<Rendering, SqlError> {
         let kind = self.kind();
         let r = match change {
             Change::AddCatalog { .. } | Change::DropCatalog { .. } | Change::RenameCatalog { .. } => {

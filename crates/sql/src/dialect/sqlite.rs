@@ -150,7 +150,11 @@ impl Sqlite {
     }
 
     fn alter(&self, table: &QualifiedName, rest: impl AsRef<str>) -> String {
-        format!("ALTER TABLE {} {}", self.qualified_name(table), rest.as_ref())
+        format!(
+            "ALTER TABLE {} {}",
+            self.qualified_name(table),
+            rest.as_ref()
+        )
     }
 
     /// Whether a table (to-state name) is created by this change list.
@@ -169,7 +173,13 @@ impl Sqlite {
 
     /// Whether `ALTER TABLE … ADD COLUMN` can add this column as the to state
     /// wants it: appended, no key, and a constant default when NOT NULL.
-    fn can_append(&self, table: &QualifiedName, column: &Column, position: usize, ctx: &RenderContext<'_>) -> bool {
+    fn can_append(
+        &self,
+        table: &QualifiedName,
+        column: &Column,
+        position: usize,
+        ctx: &RenderContext<'_>,
+    ) -> bool {
         let Some(t) = ctx.to_table(table) else {
             return false;
         };
@@ -179,7 +189,10 @@ impl Sqlite {
             })
         };
         let appended = t.columns.iter().skip(position + 1).all(|c| added(&c.name));
-        let keyed = t.primary_key.iter().any(|pk| pk.columns.contains(&column.name))
+        let keyed = t
+            .primary_key
+            .iter()
+            .any(|pk| pk.columns.contains(&column.name))
             || t.uniques.iter().any(|u| u.columns.contains(&column.name));
         let default_ok = match &column.default {
             None => column.nullable,
@@ -193,7 +206,11 @@ impl Sqlite {
 
     /// The to-state name of the table a change would have SQLite rebuild,
     /// if it cannot be done with `ALTER TABLE`.
-    pub(crate) fn needs_rebuild(&self, change: &Change, ctx: &RenderContext<'_>) -> Option<QualifiedName> {
+    pub(crate) fn needs_rebuild(
+        &self,
+        change: &Change,
+        ctx: &RenderContext<'_>,
+    ) -> Option<QualifiedName> {
         let (table, side) = target_table(change)?;
         let to_name = match side {
             Side::To => table.clone(),
@@ -259,11 +276,13 @@ impl Sqlite {
         ctx: &RenderContext<'_>,
     ) -> Result<Vec<String>, SqlError> {
         let new = ctx.require_to_table(change, table)?;
-        let old = ctx.old_table(table).ok_or_else(|| SqlError::MissingObject {
-            change: crate::describe::describe(change),
-            object: format!("table {}", ctx.renames().table_back(table)),
-            side: "from",
-        })?;
+        let old = ctx
+            .old_table(table)
+            .ok_or_else(|| SqlError::MissingObject {
+                change: crate::describe::describe(change),
+                object: format!("table {}", ctx.renames().table_back(table)),
+                side: "from",
+            })?;
         let kept: Vec<String> = old
             .columns
             .iter()
@@ -284,7 +303,10 @@ impl Sqlite {
                 self.qualified_name(table)
             ),
             format!("DROP TABLE {}", self.qualified_name(table)),
-            self.alter(&temp, format!("RENAME TO {}", self.quote_ident(&table.name))),
+            self.alter(
+                &temp,
+                format!("RENAME TO {}", self.quote_ident(&table.name)),
+            ),
         ];
         for index in &new.indexes {
             sql.push(self.create_index(table, Some(new), index));
@@ -316,7 +338,11 @@ impl Dialect for Sqlite {
         if is_main(&name.schema) {
             self.quote_ident(&name.name)
         } else {
-            format!("{}.{}", self.quote_ident(&name.schema), self.quote_ident(&name.name))
+            format!(
+                "{}.{}",
+                self.quote_ident(&name.schema),
+                self.quote_ident(&name.name)
+            )
         }
     }
 
@@ -340,7 +366,9 @@ impl Dialect for Sqlite {
                 precision: Some(p),
                 scale: None,
             } => format!("NUMERIC({p})"),
-            DataType::Decimal { precision: None, .. } => "NUMERIC".into(),
+            DataType::Decimal {
+                precision: None, ..
+            } => "NUMERIC".into(),
             DataType::Real => "REAL".into(),
             DataType::Double => "DOUBLE".into(),
             DataType::Varchar { length: Some(n) } => format!("VARCHAR({n})"),
@@ -398,7 +426,11 @@ impl Dialect for Sqlite {
         }
     }
 
-    fn render_change(&self, change: &Change, ctx: &RenderContext<'_>) -> Result<Rendering, SqlError> {
+    fn render_change(
+        &self,
+        change: &Change,
+        ctx: &RenderContext<'_>,
+    ) -> Result<Rendering, SqlError> {
         let kind = self.kind();
         if let Some(table) = self.needs_rebuild(change, ctx) {
             return Ok(Rendering::sql(self.rebuild(change, &table, ctx)?));

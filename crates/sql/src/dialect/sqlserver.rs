@@ -34,7 +34,11 @@ impl SqlServer {
     }
 
     fn column_def(&self, table: &str, c: &Column) -> String {
-        let mut sql = format!("{} {}", self.quote_ident(&c.name), self.native_type(&c.data_type));
+        let mut sql = format!(
+            "{} {}",
+            self.quote_ident(&c.name),
+            self.native_type(&c.data_type)
+        );
         if c.identity {
             sql.push_str(" IDENTITY(1,1)");
         }
@@ -136,7 +140,11 @@ impl SqlServer {
     }
 
     fn alter(&self, table: &QualifiedName, rest: impl AsRef<str>) -> String {
-        format!("ALTER TABLE {} {}", self.qualified_name(table), rest.as_ref())
+        format!(
+            "ALTER TABLE {} {}",
+            self.qualified_name(table),
+            rest.as_ref()
+        )
     }
 
     /// Drops whatever default constraint the column has, under any name.
@@ -173,11 +181,14 @@ impl SqlServer {
         column: &str,
         ctx: &RenderContext<'_>,
     ) -> Result<Vec<String>, SqlError> {
-        let first = changes.first().copied().ok_or_else(|| SqlError::MissingObject {
-            change: "alter column".into(),
-            object: format!("column {table}.{column}"),
-            side: "to",
-        })?;
+        let first = changes
+            .first()
+            .copied()
+            .ok_or_else(|| SqlError::MissingObject {
+                change: "alter column".into(),
+                object: format!("column {table}.{column}"),
+                side: "to",
+            })?;
         let to = ctx.require_to_column(first, table, column)?;
         let old_default = changes
             .iter()
@@ -226,7 +237,13 @@ impl SqlServer {
 
     fn fk(&self, fk: &ForeignKey) -> ForeignKey {
         // SQL Server checks keys immediately, so RESTRICT is NO ACTION there.
-        let plain = |a: FkAction| if a == FkAction::Restrict { FkAction::NoAction } else { a };
+        let plain = |a: FkAction| {
+            if a == FkAction::Restrict {
+                FkAction::NoAction
+            } else {
+                a
+            }
+        };
         ForeignKey {
             on_delete: plain(fk.on_delete),
             on_update: plain(fk.on_update),
@@ -245,7 +262,11 @@ impl Dialect for SqlServer {
     }
 
     fn qualified_name(&self, name: &QualifiedName) -> String {
-        format!("{}.{}", self.quote_ident(&name.schema), self.quote_ident(&name.name))
+        format!(
+            "{}.{}",
+            self.quote_ident(&name.schema),
+            self.quote_ident(&name.name)
+        )
     }
 
     fn quote_literal(&self, value: &str) -> String {
@@ -269,7 +290,9 @@ impl Dialect for SqlServer {
             } => format!("decimal({p})"),
             // A bare DECIMAL is decimal(18,0); an unconstrained numeric gets
             // the widest precision and keeps ten fraction digits.
-            DataType::Decimal { precision: None, .. } => "decimal(38,10)".into(),
+            DataType::Decimal {
+                precision: None, ..
+            } => "decimal(38,10)".into(),
             DataType::Real => "real".into(),
             DataType::Double => "float".into(),
             // nvarchar: Unicode regardless of the database collation.
@@ -341,7 +364,11 @@ impl Dialect for SqlServer {
         }
     }
 
-    fn render_change(&self, change: &Change, ctx: &RenderContext<'_>) -> Result<Rendering, SqlError> {
+    fn render_change(
+        &self,
+        change: &Change,
+        ctx: &RenderContext<'_>,
+    ) -> Result<Rendering, SqlError> {
         let kind = self.kind();
         let r = match change {
             Change::AddCatalog { .. } | Change::DropCatalog { .. } | Change::RenameCatalog { .. } => {

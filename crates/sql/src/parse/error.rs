@@ -29,6 +29,16 @@ pub enum ParseError {
         /// The table as `schema.table`.
         table: String,
     },
+    /// A comment names a schema that neither the project nor the file has.
+    #[error("line {line}: {statement}: no schema {schema} in the project or earlier in the file")]
+    UnknownSchema {
+        /// Line where the statement starts.
+        line: u64,
+        /// The statement's leading words.
+        statement: String,
+        /// The schema name.
+        schema: String,
+    },
     /// `CREATE TABLE` (without `IF NOT EXISTS`) of a table that already exists.
     #[error("line {line}: {statement}: table {table} already exists in the project or earlier in the file")]
     DuplicateTable {

@@ -11,9 +11,9 @@ use super::split::{parser_dialect, Body, SourceStatement};
 use super::types::map_type;
 use super::{DdlImport, ImportContext, ImportedOp, ParseError, SourceDialect};
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTable, AlterTableOperation, ColumnDef, ColumnOption, CommentDef,
-    CommentObject, CreateIndex, CreateTable, CreateTableOptions, Expr, Ident, IndexColumn,
-    IndexType, MySQLColumnPosition, NullsDistinctOption, ObjectName, OrderBySort,
+    AlterColumnOperation, AlterTable, AlterTableOperation, BinaryOperator, ColumnDef, ColumnOption,
+    CommentDef, CommentObject, CreateIndex, CreateTable, CreateTableOptions, Expr, Ident,
+    IndexColumn, IndexType, MySQLColumnPosition, NullsDistinctOption, ObjectName, OrderBySort,
     ReferentialAction, SchemaName, SqlOption, Statement, TableConstraint, Use,
 };
 use sqlparser::tokenizer::{Token, Tokenizer};
@@ -270,6 +270,17 @@ impl<'c, 'a> Importer<'c, 'a> {
                 };
                 let name = self.last_ident(&db_name);
                 self.create_schema(&origin, &name, if_not_exists)
+            }
+            Statement::Execute {
+                name: Some(name),
+                parameters,
+                ..
+            } if self.dialect == SourceDialect::SqlServer
+                && ["sp_addextendedproperty", "sp_updateextendedproperty"]
+                    .iter()
+                    .any(|p| self.last_ident(&name).eq_ignore_ascii_case(p)) =>
+            {
+                self.extended_property(line, &source.summary, &name, &parameters)
             }
             Statement::Use(Use::Object(name) | Use::Database(name) | Use::Schema(name))
                 if self.dialect == SourceDialect::Mysql =>
@@ -565,7 +576,7 @@ impl<'c, 'a> Importer<'c, 'a> {
             statement: format!("ALTER TABLE {}", alter.name),
         };
         let (schema_name, table_name) = self.qualified(&origin, &alter.name)?;
-        let changes_the_model = alter.operations.iter().any(|op| {
+        let imports_something = alter.operations.iter().any(|op| {
             matches!(
                 op,
                 AlterTableOperation::AddConstraint { .. }
@@ -573,9 +584,9 @@ impl<'c, 'a> Importer<'c, 'a> {
                     | AlterTableOperation::AlterColumn { .. }
             )
         });
-        if !changes_the_model {
-            // pg_dump also sets owners of sequences and views with ALTER
-            // TABLE, so an unknown name here is no error.
+        if !imports_something {
+            // Nothing to resolve, so an unknown name is no error: pg_dump
+            // also sets owners of sequences and views with ALTER TABLE.
             self.skip(line, summary.to_string());
             return Ok(());
         }
@@ -760,12 +771,10 @@ impl<'c, 'a> Importer<'c, 'a> {
                         self.ensure_schema(&schema)
                     }
                     None => {
-                        return Err(ParseError::Unsupported {
+                        return Err(ParseError::UnknownSchema {
                             line,
                             statement: origin.statement,
-                            reason: format!(
-                                "no schema {schema} in the project or earlier in the file"
-                            ),
+                            schema,
                         })
                     }
                 };
@@ -776,6 +785,108 @@ impl<'c, 'a> Importer<'c, 'a> {
                 return Ok(());
             }
         };
+        self.push(target, Action::SetComment { comment });
+        Ok(())
+    }
+
+    /// SQL Server keeps comments as `MS_Description` extended properties:
+    /// `EXEC sp_addextendedproperty @name = N'MS_Description', @value = …,
+    /// @level0type = N'SCHEMA', @level0name = …, @level1type = N'TABLE', …`,
+    /// with named or positional arguments.
+    fn extended_property(
+        &mut self,
+        line: u64,
+        summary: &str,
+        procedure: &ObjectName,
+        parameters: &[Expr],
+    ) -> Result<(), ParseError> {
+        const POSITIONS: [&str; 8] = [
+            "@name",
+            "@value",
+            "@level0type",
+            "@level0name",
+            "@level1type",
+            "@level1name",
+            "@level2type",
+            "@level2name",
+        ];
+        let mut args: Vec<(String, Option<String>)> = Vec::new();
+        for (i, parameter) in parameters.iter().enumerate() {
+            let (key, value) = match parameter {
+                Expr::BinaryOp {
+                    left,
+                    op: BinaryOperator::Eq,
+                    right,
+                } => match left.as_ref() {
+                    Expr::Identifier(ident) => (ident.value.to_ascii_lowercase(), right.as_ref()),
+                    _ => continue,
+                },
+                positional => match POSITIONS.get(i) {
+                    Some(key) => (key.to_string(), positional),
+                    None => continue,
+                },
+            };
+            let text = match value {
+                Expr::Value(v) => v.value.clone().into_string(),
+                _ => None,
+            };
+            args.push((key, text));
+        }
+        let arg = |key: &str| {
+            args.iter()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, v)| v.clone())
+        };
+        let is =
+            |key: &str, expected: &str| arg(key).is_some_and(|v| v.eq_ignore_ascii_case(expected));
+        let describes = arg("@name").is_some_and(|n| n.eq_ignore_ascii_case("MS_Description"));
+        let level0 = arg("@level0name").filter(|_| is("@level0type", "SCHEMA"));
+        let (Some(schema), true) = (level0, describes) else {
+            self.skip(line, summary.to_string());
+            return Ok(());
+        };
+        let level1 = arg("@level1name").filter(|_| is("@level1type", "TABLE"));
+        let level2 = arg("@level2name").filter(|_| is("@level2type", "COLUMN"));
+        if arg("@level1type").is_some() && level1.is_none()
+            || arg("@level2type").is_some() && level2.is_none()
+        {
+            // A property of a view, procedure, index, …: not in the model.
+            self.skip(line, summary.to_string());
+            return Ok(());
+        }
+        let origin = Origin {
+            line,
+            statement: format!("EXEC {procedure}"),
+        };
+        let target = match (level1, level2) {
+            (None, _) => match self.find_schema(&schema) {
+                Some(index) => self.schemas[index].id.clone(),
+                None => {
+                    return Err(ParseError::UnknownSchema {
+                        line,
+                        statement: origin.statement,
+                        schema,
+                    })
+                }
+            },
+            (Some(table), column) => {
+                let Some(key) = self.find_table(&schema, &table) else {
+                    return Err(ParseError::UnknownTable {
+                        line,
+                        statement: origin.statement,
+                        table: format!("{schema}.{table}"),
+                    });
+                };
+                match column {
+                    None => self.table(key).id.clone(),
+                    Some(column) => match self.find_column(key, &column) {
+                        Some(index) => self.table(key).columns[index].id.clone(),
+                        None => return Err(self.unknown_column(&origin, key, &column)),
+                    },
+                }
+            }
+        };
+        let comment = arg("@value");
         self.push(target, Action::SetComment { comment });
         Ok(())
     }

@@ -20,6 +20,7 @@ mod error;
 mod import;
 mod names;
 mod split;
+mod tsql;
 mod types;
 
 pub use error::ParseError;

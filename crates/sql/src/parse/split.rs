@@ -7,7 +7,7 @@
 //! SEQUENCE … AS integer START WITH 1 …`, SQLite's `PRAGMA … = ON`) costs only
 //! that statement, not the whole file.
 
-use super::{ParseError, SourceDialect};
+use super::{tsql, ParseError, SourceDialect};
 use sqlparser::ast::Statement;
 use sqlparser::dialect::{Dialect, MsSqlDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::{Parser, ParserError, ParserOptions};
@@ -63,19 +63,17 @@ pub(crate) fn parse_statements(
         })?;
     blank_identity_sequence_options(&mut tokens);
     if dialect == SourceDialect::SqlServer {
-        blank_tsql_with_check(&mut tokens);
+        tsql::normalize(&mut tokens);
     }
 
     let mut out = Vec::new();
     for piece in pieces(&tokens, dialect) {
-        if piece.opaque {
+        if let Some(reason) = piece.opaque {
             let first = piece.tokens.iter().find(|t| is_significant(t));
             out.push(SourceStatement {
                 line: first.map_or(0, |t| t.span.start.line),
                 summary: summarize(piece.tokens),
-                body: Body::Unreadable(
-                    "triggers and routines between DELIMITER lines are not imported".to_string(),
-                ),
+                body: Body::Unreadable(reason.to_string()),
             });
         } else {
             parse_piece(piece.tokens, dialect, parser_dialect.as_ref(), &mut out)?;
@@ -122,24 +120,24 @@ pub(crate) fn parser_dialect(dialect: SourceDialect) -> Box<dyn Dialect> {
     }
 }
 
-fn is_significant(token: &TokenWithSpan) -> bool {
+pub(super) fn is_significant(token: &TokenWithSpan) -> bool {
     !matches!(token.token, Token::Whitespace(_))
 }
 
 /// Whether the token is the unquoted word `word` (any ASCII case). Words
 /// are compared as text because not every T-SQL word is an sqlparser keyword.
-fn is_word(token: &TokenWithSpan, word: &str) -> bool {
+pub(super) fn is_word(token: &TokenWithSpan, word: &str) -> bool {
     matches!(&token.token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word))
 }
 
-fn blank(token: &mut TokenWithSpan) {
+pub(super) fn blank(token: &mut TokenWithSpan) {
     // Keeping the span means every later location still points into the
     // original text.
     token.token = Token::Whitespace(Whitespace::Space);
 }
 
 /// Indexes of the non-whitespace tokens.
-fn significant_indexes(tokens: &[TokenWithSpan]) -> Vec<usize> {
+pub(super) fn significant_indexes(tokens: &[TokenWithSpan]) -> Vec<usize> {
     (0..tokens.len())
         .filter(|&i| is_significant(&tokens[i]))
         .collect()
@@ -173,43 +171,16 @@ fn blank_identity_sequence_options(tokens: &mut [TokenWithSpan]) {
     }
 }
 
-/// Removes `WITH CHECK` / `WITH NOCHECK` from `ALTER TABLE t WITH CHECK ADD
-/// CONSTRAINT …`, which SQL Server's script generator always writes and
-/// sqlparser does not read; it only says whether existing rows are checked.
-fn blank_tsql_with_check(tokens: &mut [TokenWithSpan]) {
-    let sig = significant_indexes(tokens);
-    let mut w = 0;
-    while w + 1 < sig.len() {
-        if is_word(&tokens[sig[w]], "ALTER") && is_word(&tokens[sig[w + 1]], "TABLE") {
-            let names: Vec<&TokenWithSpan> = sig[w + 2..].iter().map(|&i| &tokens[i]).collect();
-            let n = w + 2 + skip_name(&names);
-            if n + 1 < sig.len()
-                && is_word(&tokens[sig[n]], "WITH")
-                && (is_word(&tokens[sig[n + 1]], "CHECK")
-                    || is_word(&tokens[sig[n + 1]], "NOCHECK"))
-            {
-                blank(&mut tokens[sig[n]]);
-                blank(&mut tokens[sig[n + 1]]);
-            }
-            w = n;
-        } else {
-            w += 1;
-        }
-    }
-}
-
 /// How many tokens a (possibly qualified) object name takes at the start
-/// of `sig`: `word ( . word )*`.
-fn skip_name(sig: &[&TokenWithSpan]) -> usize {
-    let is_word_token = |i: usize| {
-        sig.get(i)
-            .is_some_and(|t| matches!(t.token, Token::Word(_)))
-    };
+/// of a run of significant tokens: `word ( . word )*`. `token(i)` is the
+/// i-th significant token of the run.
+pub(super) fn skip_name<'t>(token: impl Fn(usize) -> Option<&'t Token>) -> usize {
+    let is_word_token = |i: usize| matches!(token(i), Some(Token::Word(_)));
     if !is_word_token(0) {
         return 0;
     }
     let mut n = 1;
-    while sig.get(n).is_some_and(|t| t.token == Token::Period) && is_word_token(n + 1) {
+    while token(n) == Some(&Token::Period) && is_word_token(n + 1) {
         n += 2;
     }
     n
@@ -218,9 +189,10 @@ fn skip_name(sig: &[&TokenWithSpan]) -> usize {
 /// A run of tokens parsed on its own.
 struct Piece<'t> {
     tokens: &'t [TokenWithSpan],
-    /// A MySQL `DELIMITER` block: routine and trigger bodies whose inner
-    /// semicolons do not end statements, so it is skipped whole.
-    opaque: bool,
+    /// Why the piece is skipped without parsing: it is not SQL (a psql
+    /// meta-command) or its inner semicolons do not end statements (a MySQL
+    /// `DELIMITER` block of routines and triggers).
+    opaque: Option<&'static str>,
 }
 
 /// Cuts the tokens into pieces that are parsed independently: at top-level
@@ -238,7 +210,7 @@ fn pieces(tokens: &[TokenWithSpan], dialect: SourceDialect) -> Vec<Piece<'_>> {
             Token::SemiColon if depth <= 0 && dialect != SourceDialect::SqlServer => {
                 out.push(Piece {
                     tokens: &tokens[start..i],
-                    opaque: false,
+                    opaque: None,
                 });
                 start = i + 1;
                 depth = 0;
@@ -247,7 +219,7 @@ fn pieces(tokens: &[TokenWithSpan], dialect: SourceDialect) -> Vec<Piece<'_>> {
                 if let Some(end) = go_separator_end(tokens, i) {
                     out.push(Piece {
                         tokens: &tokens[start..i],
-                        opaque: false,
+                        opaque: None,
                     });
                     start = end;
                     i = end;
@@ -255,15 +227,38 @@ fn pieces(tokens: &[TokenWithSpan], dialect: SourceDialect) -> Vec<Piece<'_>> {
                     continue;
                 }
             }
+            Token::Backslash
+                if dialect == SourceDialect::Postgres && line_starting_at(tokens, i).is_some() =>
+            {
+                let line = tokens[i].span.start.line;
+                let end = tokens[i..]
+                    .iter()
+                    .position(|t| t.span.start.line != line)
+                    .map_or(tokens.len(), |p| i + p);
+                out.push(Piece {
+                    tokens: &tokens[start..i],
+                    opaque: None,
+                });
+                out.push(Piece {
+                    tokens: &tokens[i..end],
+                    opaque: Some("a psql meta-command, not SQL"),
+                });
+                start = end;
+                i = end;
+                depth = 0;
+                continue;
+            }
             Token::Word(_) if dialect == SourceDialect::Mysql => {
                 if let Some(end) = delimiter_block_end(tokens, i) {
                     out.push(Piece {
                         tokens: &tokens[start..i],
-                        opaque: false,
+                        opaque: None,
                     });
                     out.push(Piece {
                         tokens: &tokens[i..end],
-                        opaque: true,
+                        opaque: Some(
+                            "triggers and routines between DELIMITER lines are not imported",
+                        ),
                     });
                     start = end;
                     i = end;
@@ -277,7 +272,7 @@ fn pieces(tokens: &[TokenWithSpan], dialect: SourceDialect) -> Vec<Piece<'_>> {
     }
     out.push(Piece {
         tokens: &tokens[start..],
-        opaque: false,
+        opaque: None,
     });
     out.retain(|piece| piece.tokens.iter().any(is_significant));
     out
@@ -285,7 +280,7 @@ fn pieces(tokens: &[TokenWithSpan], dialect: SourceDialect) -> Vec<Piece<'_>> {
 
 /// The significant tokens on the rest of the line that starts at `i`, when
 /// `tokens[i]` is the first significant token of its line.
-fn line_starting_at(tokens: &[TokenWithSpan], i: usize) -> Option<Vec<&TokenWithSpan>> {
+pub(super) fn line_starting_at(tokens: &[TokenWithSpan], i: usize) -> Option<Vec<&TokenWithSpan>> {
     let line = tokens[i].span.start.line;
     let previous = tokens[..i].iter().rev().find(|t| is_significant(t));
     if previous.is_some_and(|t| t.span.end.line >= line) {
@@ -516,7 +511,7 @@ fn starts_schema_statement(sig: &[&TokenWithSpan], dialect: SourceDialect) -> bo
         if sig.len() > n && is_word(sig[n], "ONLY") {
             n += 1;
         }
-        n += skip_name(&sig[n..]);
+        n += skip_name(|i| sig.get(n + i).map(|t| &t.token));
         return sig.get(n).is_some_and(|t| {
             ["ADD", "ALTER", "MODIFY", "CHANGE", "RENAME", "DROP"]
                 .iter()
@@ -651,5 +646,30 @@ mod tests {
         let last = statements.last().unwrap();
         assert_eq!(last.line, 7);
         assert!(matches!(last.body, Body::Parsed(_)));
+    }
+
+    #[test]
+    fn psql_meta_commands_end_at_the_end_of_their_line() {
+        let sql = "\\restrict abc123\nSET statement_timeout = 0;\n\\connect shop\nCREATE TABLE t (id int);";
+        let statements = parse_statements(sql, SourceDialect::Postgres).unwrap();
+        let shape: Vec<(u64, &str, bool)> = statements
+            .iter()
+            .map(|s| {
+                (
+                    s.line,
+                    s.summary.as_str(),
+                    matches!(s.body, Body::Parsed(_)),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (1, "\\restrict abc123", false),
+                (2, "SET statement_timeout = 0", true),
+                (3, "\\connect shop", false),
+                (4, "CREATE TABLE t (id int)", true),
+            ]
+        );
     }
 }

@@ -275,6 +275,17 @@ mod tests {
         check(pg, "timestamptz", D::TimestampTz, false);
         check(pg, "time", D::Time, false);
         check(pg, "jsonb", D::Json, false);
+        check(pg, "json", D::Json, false);
+        check(pg, "bool", D::Boolean, false);
+        check(pg, "boolean", D::Boolean, false);
+        check(pg, "integer", D::Integer, false);
+        check(pg, "smallint", D::SmallInt, false);
+        check(pg, "bigint", D::BigInt, false);
+        check(pg, "real", D::Real, false);
+        check(pg, "float8", D::Double, false);
+        check(pg, "varchar(10)", D::Varchar { length: Some(10) }, false);
+        check(pg, "text", D::Text, false);
+        check(pg, "date", D::Date, false);
         check(pg, "uuid", D::Uuid, false);
         check(
             pg,
@@ -347,6 +358,19 @@ mod tests {
         check(my, "varbinary(16)", D::Binary, false);
         check(my, "datetime(6)", D::Timestamp, false);
         check(my, "json", D::Json, false);
+        check(my, "longtext", D::Text, false);
+        check(my, "binary(16)", D::Binary, false);
+        check(my, "blob", D::Binary, false);
+        check(my, "datetime", D::Timestamp, false);
+        check(my, "timestamp", D::Timestamp, false);
+        check(
+            my,
+            "bit(1)",
+            D::Raw {
+                sql: "BIT(1)".into(),
+            },
+            false,
+        );
         check(
             my,
             "enum('a','b')",
@@ -376,6 +400,10 @@ mod tests {
         check(ms, "uniqueidentifier", D::Uuid, false);
         check(ms, "varbinary(max)", D::Binary, false);
         check(ms, "ntext", D::Text, false);
+        check(ms, "nvarchar(40)", D::Varchar { length: Some(40) }, false);
+        check(ms, "datetime", D::Timestamp, false);
+        check(ms, "float", D::Double, false);
+        check(ms, "clob", D::Text, false);
         check(
             ms,
             "timestamp",

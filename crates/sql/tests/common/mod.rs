@@ -56,7 +56,13 @@ pub fn pk(name: &str, columns: &[&str]) -> PrimaryKey {
     }
 }
 
-pub fn fk(name: &str, columns: &[&str], schema: &str, table: &str, ref_columns: &[&str]) -> ForeignKey {
+pub fn fk(
+    name: &str,
+    columns: &[&str],
+    schema: &str,
+    table: &str,
+    ref_columns: &[&str],
+) -> ForeignKey {
     ForeignKey {
         id: ObjectId::new(format!("fk_{name}")),
         name: name.into(),
@@ -153,7 +159,13 @@ pub fn order_lines(schema: &str) -> Table {
         ],
     );
     t.primary_key = Some(pk("order_lines_pkey", &["order_id", "line_no"]));
-    let mut key = fk("order_lines_order_fk", &["order_id"], schema, "orders", &["id"]);
+    let mut key = fk(
+        "order_lines_order_fk",
+        &["order_id"],
+        schema,
+        "orders",
+        &["id"],
+    );
     key.on_delete = FkAction::Cascade;
     t.foreign_keys.push(key);
     t
@@ -325,7 +337,13 @@ pub fn cases(kind: DialectKind) -> Vec<Case> {
                 .insert("delta.appendOnly".into(), "true".into());
         }
         let definition = t.clone();
-        let key = fk("order_events_order_fk", &["order_id"], &s2, "orders", &["id"]);
+        let key = fk(
+            "order_events_order_fk",
+            &["order_id"],
+            &s2,
+            "orders",
+            &["id"],
+        );
         let index = Index {
             id: ObjectId::new("ix_events_order"),
             name: "order_events_order_idx".into(),
@@ -407,14 +425,22 @@ pub fn cases(kind: DialectKind) -> Vec<Case> {
         }]
     });
     let oq = orders_qn.clone();
-    case!("unset_table_property", &move |to| {
-        table_mut(to, "orders").properties.remove("owner");
-        vec![Change::UnsetTableProperty {
-            table: oq.clone(),
-            key: "owner".into(),
-            from: "team-orders".into(),
-        }]
-    });
+    case_from(
+        "unset_table_property",
+        &|from| {
+            table_mut(from, "orders")
+                .properties
+                .insert("owner".into(), "team-orders".into());
+        },
+        &move |to| {
+            table_mut(to, "orders").properties.remove("owner");
+            vec![Change::UnsetTableProperty {
+                table: oq.clone(),
+                key: "owner".into(),
+                from: "team-orders".into(),
+            }]
+        },
+    );
     let oq = orders_qn.clone();
     case!("add_column", &move |to| {
         let mut c = col("currency", DataType::Char { length: 3 }, false);
@@ -582,7 +608,13 @@ pub fn cases(kind: DialectKind) -> Vec<Case> {
     case!("add_foreign_key", &move |to| {
         let t = table_mut(to, "orders");
         t.columns.push(col("referrer_id", DataType::BigInt, true));
-        let key = fk("orders_referrer_fk", &["referrer_id"], &s2, "customers", &["id"]);
+        let key = fk(
+            "orders_referrer_fk",
+            &["referrer_id"],
+            &s2,
+            "customers",
+            &["id"],
+        );
         t.foreign_keys.push(key.clone());
         vec![
             Change::AddColumn {
