@@ -65,6 +65,22 @@ pub enum Call {
         /// To.
         to: String,
     },
+    /// The compare view for a dialect: changes, plan, script, DDL text diff.
+    Compare {
+        /// From.
+        from: String,
+        /// To.
+        to: String,
+        /// postgres, mysql, sqlite, sqlserver or databricks.
+        dialect: String,
+    },
+    /// Every connection (never with a password).
+    ConnectionList,
+    /// Connect, ping and read a connection's catalog.
+    ConnectionTest {
+        /// Connection name.
+        name: String,
+    },
 }
 
 /// How a call failed.
@@ -155,6 +171,13 @@ impl App {
             Call::Diff { from, to } => {
                 json(self.diff(&SnapshotRef::parse(&from), &SnapshotRef::parse(&to))?)
             }
+            Call::Compare { from, to, dialect } => json(self.compare(
+                &SnapshotRef::parse(&from),
+                &SnapshotRef::parse(&to),
+                crate::parse_dialect(&dialect)?,
+            )?),
+            Call::ConnectionList => json(self.connection_list()?),
+            Call::ConnectionTest { name } => json(self.connection_test(&name)?),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! CLI and the UI both need lives here or below.
 
 pub mod api;
+mod compare;
 mod connections;
 mod demo;
 mod describe;
@@ -13,6 +14,7 @@ mod ops;
 mod project;
 mod snapshots;
 
+pub use compare::{parse_dialect, text_diff, Comparison, DiffLine};
 pub use connections::ConnectionCheck;
 pub use demo::{create_demo, DemoSummary};
 pub use describe::describe_change;

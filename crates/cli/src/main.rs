@@ -153,6 +153,18 @@ struct DiffArgs {
     /// To: a snapshot version or `working`.
     #[arg(long)]
     to: String,
+    /// Render the migration plan for this database.
+    #[arg(long, value_parser = ["postgres", "mysql", "mariadb", "sqlite", "sqlserver", "databricks"])]
+    dialect: Option<String>,
+    /// With --dialect: the SQL script (default) or the plan as JSON.
+    #[arg(long, value_enum, requires = "dialect")]
+    format: Option<PlanFormat>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PlanFormat {
+    Sql,
+    Json,
 }
 
 fn default_workspace() -> PathBuf {
@@ -296,11 +308,15 @@ fn run(command: Command, workspace: &Path, out: &Out) -> anyhow::Result<ExitCode
         }
         Command::Diff(args) => {
             let app = open(workspace)?;
-            let report = app.diff(
-                &SnapshotRef::parse(&args.from),
-                &SnapshotRef::parse(&args.to),
-            )?;
-            out.diff(&report);
+            let (from, to) = (SnapshotRef::parse(&args.from), SnapshotRef::parse(&args.to));
+            match &args.dialect {
+                None => out.diff(&app.diff(&from, &to)?),
+                Some(dialect) => {
+                    let plan =
+                        app.plan_between(&from, &to, tidemark_app::parse_dialect(dialect)?)?;
+                    out.plan(&plan, args.format == Some(PlanFormat::Json));
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

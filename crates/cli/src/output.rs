@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Cell, ContentArrangement, Table};
 use serde::Serialize;
 use tidemark_app::{
-    AddedOps, ConnectionCheck, DdlImportSummary, DemoSummary, DiffReport, ExportSummary, ImportSummary, ProjectInfo,
-    SnapshotSummary, VerifyReport,
+    AddedOps, ConnectionCheck, DdlImportSummary, DemoSummary, DiffReport, ExportSummary,
+    ImportSummary, ProjectInfo, SnapshotSummary, VerifyReport,
 };
 use tidemark_model::{Op, Severity, Snapshot};
 
@@ -118,9 +118,10 @@ impl Out {
     }
 
     pub fn removed(&self, what: &str, name: &str) {
-        self.emit(&serde_json::json!({ "removed": what, "name": name }), || {
-            println!("Removed {what} {name}")
-        });
+        self.emit(
+            &serde_json::json!({ "removed": what, "name": name }),
+            || println!("Removed {what} {name}"),
+        );
     }
 
     pub fn demo(&self, s: &DemoSummary) {
@@ -326,6 +327,33 @@ impl Out {
                 eprintln!("error: {bad} snapshot(s) failed verification");
             }
         });
+    }
+
+    /// A migration plan: the SQL script with its flags, or JSON.
+    pub fn plan(&self, plan: &tidemark_sql::Plan, as_json: bool) {
+        if self.json || as_json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(plan).expect("plans always serialize")
+            );
+            return;
+        }
+        let script = plan.to_sql_script();
+        print!("{script}");
+        if !script.ends_with('\n') {
+            println!();
+        }
+        let breaking = plan.breaking().count();
+        eprintln!(
+            "{} statement(s), overall {}{}",
+            plan.statements.len(),
+            severity_mark(plan.severity()),
+            if breaking > 0 {
+                format!(" ({breaking} breaking)")
+            } else {
+                String::new()
+            }
+        );
     }
 
     pub fn diff(&self, d: &DiffReport) {

@@ -316,3 +316,66 @@ fn ddl_import_adds_ops() {
     assert_eq!(again.code, 2, "{}", again.stderr);
     assert_eq!(ws.bytes(), before);
 }
+
+#[test]
+fn diff_renders_a_flagged_plan_per_dialect() {
+    let ws = Ws::demo();
+    let pg = ws.ok(&[
+        "diff",
+        "--from",
+        "0.2.0",
+        "--to",
+        "1.0.0",
+        "--dialect",
+        "postgres",
+    ]);
+    assert!(
+        pg.stdout
+            .contains(r#"ALTER TABLE "public"."customers" RENAME COLUMN "name" TO "full_name";"#),
+        "{}",
+        pg.stdout
+    );
+    assert!(pg.stdout.contains("-- [breaking]"), "{}", pg.stdout);
+    let my = ws.ok(&[
+        "diff",
+        "--from",
+        "0.2.0",
+        "--to",
+        "1.0.0",
+        "--dialect",
+        "mysql",
+    ]);
+    assert!(
+        my.stdout.contains("RENAME COLUMN `name` TO `full_name`"),
+        "{}",
+        my.stdout
+    );
+    let plan = ws.json(&[
+        "diff",
+        "--from",
+        "0.1.0",
+        "--to",
+        "1.0.0",
+        "--dialect",
+        "sqlserver",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(plan["dialect"], "sql_server");
+    assert!(plan["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["severity"] == "breaking"));
+    assert!(plan["down"].is_object(), "a down plan exists: {plan:#}");
+    let bad = ws.run(&[
+        "diff",
+        "--from",
+        "0.1.0",
+        "--to",
+        "1.0.0",
+        "--dialect",
+        "oracle",
+    ]);
+    assert_eq!(bad.code, 2);
+}

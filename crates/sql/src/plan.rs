@@ -31,7 +31,8 @@ use tidemark_model::{
 };
 
 /// One statement of a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct PlannedStatement {
     /// The SQL, without a trailing semicolon. On SQL Server, one batch.
     pub sql: String,
@@ -44,7 +45,8 @@ pub struct PlannedStatement {
 }
 
 /// A change of a plan that renders no statement of its own, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct PlanNote {
     /// An index into [`Plan::changes`].
     pub change: usize,
@@ -54,7 +56,8 @@ pub struct PlanNote {
 }
 
 /// A migration from one state to another for one dialect.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Plan {
     /// The database the SQL is for.
     pub dialect: DialectKind,

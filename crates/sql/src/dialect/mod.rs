@@ -21,8 +21,11 @@ use std::str::FromStr;
 use tidemark_model::{Change, DataType, QualifiedName, State};
 
 /// The databases Tidemark renders SQL for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ts_rs::TS,
+)]
 #[serde(rename_all = "snake_case")]
+#[ts(export)]
 pub enum DialectKind {
     /// PostgreSQL 12 or later.
     Postgres,
