@@ -175,8 +175,9 @@ impl App {
     /// Opens a live connection by name.
     pub(crate) fn open_database(&self, name: &str) -> AppResult<Box<dyn Database>> {
         let c = self.ws.connection(name)?;
-        let spec = ConnectionSpec::parse(&c.url)
-            .map_err(|e| AppError::Integrity(format!("stored connection {name} is unreadable: {e}")))?;
+        let spec = ConnectionSpec::parse(&c.url).map_err(|e| {
+            AppError::Integrity(format!("stored connection {name} is unreadable: {e}"))
+        })?;
         let password = self.password_of(&c)?;
         self.block_on(tidemark_db::connect(&spec, password.as_deref()))
             .map_err(|e| AppError::Database(format!("connection {name}: {e}")))
