@@ -31,7 +31,10 @@ fn table_ddl(i: usize) -> Vec<String> {
         if i == 0 {
             "parent_id bigint".to_string()
         } else {
-            format!("parent_id bigint REFERENCES bench.t{} (id) ON DELETE CASCADE", i - 1)
+            format!(
+                "parent_id bigint REFERENCES bench.t{} (id) ON DELETE CASCADE",
+                i - 1
+            )
         },
         "name varchar(100) NOT NULL DEFAULT 'unnamed'".to_string(),
         "amount numeric(12,2) NOT NULL DEFAULT 0 CHECK (amount >= 0)".to_string(),
@@ -88,9 +91,11 @@ fn introspect_large(c: &mut Criterion) {
         a.execute(&[format!("CREATE DATABASE \"{}\"", scratch.name)], false)
             .await
             .unwrap();
-        let spec =
-            ConnectionSpec::parse(&format!("postgres://postgres@127.0.0.1:5432/{}", scratch.name))
-                .unwrap();
+        let spec = ConnectionSpec::parse(&format!(
+            "postgres://postgres@127.0.0.1:5432/{}",
+            scratch.name
+        ))
+        .unwrap();
         let mut db = connect(&spec, None).await.unwrap();
         let started = Instant::now();
         db.execute(&["CREATE SCHEMA bench".to_string()], false)
@@ -118,9 +123,17 @@ fn introspect_large(c: &mut Criterion) {
         .flat_map(|s| s.tables.iter())
         .collect();
     assert_eq!(tables.len(), TABLES);
-    assert_eq!(tables.iter().map(|t| t.columns.len()).sum::<usize>(), TABLES * 20);
-    assert_eq!(tables.iter().filter(|t| t.foreign_keys.len() == 1).count(), TABLES - 1);
-    assert!(tables.iter().all(|t| t.indexes.len() == 1 && t.checks.len() == 1));
+    assert_eq!(
+        tables.iter().map(|t| t.columns.len()).sum::<usize>(),
+        TABLES * 20
+    );
+    assert_eq!(
+        tables.iter().filter(|t| t.foreign_keys.len() == 1).count(),
+        TABLES - 1
+    );
+    assert!(tables
+        .iter()
+        .all(|t| t.indexes.len() == 1 && t.checks.len() == 1));
     eprintln!("first introspection: {:.3} s", elapsed.as_secs_f64());
 
     let mut group = c.benchmark_group("postgres");

@@ -226,8 +226,14 @@ mod tests {
     #[test]
     fn ids_are_unambiguous_when_names_contain_dots() {
         assert_ne!(id("tbl", &["a.b", "c"]), id("tbl", &["a", "b.c"]));
-        assert_eq!(id("tbl", &["public", "orders"]).as_str(), "tbl:public.orders");
-        assert_eq!(id("col", &["s", "t\"x", "c"]).as_str(), "col:s.\"t\"\"x\".c");
+        assert_eq!(
+            id("tbl", &["public", "orders"]).as_str(),
+            "tbl:public.orders"
+        );
+        assert_eq!(
+            id("col", &["s", "t\"x", "c"]).as_str(),
+            "col:s.\"t\"\"x\".c"
+        );
     }
 
     #[test]
@@ -256,7 +262,12 @@ mod tests {
         let names: Vec<(&str, Vec<&str>)> = cat
             .schemas
             .iter()
-            .map(|s| (s.name.as_str(), s.tables.iter().map(|t| t.name.as_str()).collect()))
+            .map(|s| {
+                (
+                    s.name.as_str(),
+                    s.tables.iter().map(|t| t.name.as_str()).collect(),
+                )
+            })
             .collect();
         assert_eq!(names, vec![("a", vec!["w"]), ("b", vec!["y", "z"])]);
         assert_eq!(cat.schemas[0].comment.as_deref(), Some("first"));

@@ -53,6 +53,42 @@ pub enum DbError {
         /// What was asked for.
         what: String,
     },
+    /// A value cannot be represented in the target column (data transfer);
+    /// nothing of its batch was written.
+    #[error("{target}: column {column} of {table}, row {key}: {reason}")]
+    Value {
+        /// The redacted connection URL.
+        target: String,
+        /// The target table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The row's key, e.g. `id=17`.
+        key: String,
+        /// Why the value does not fit.
+        reason: String,
+    },
+    /// An incoming row conflicts with a different target row and the
+    /// conflict policy is to stop (data transfer); nothing of its batch was
+    /// written.
+    #[error("{target}: row {key} already exists in {table} with different values (conflict policy `error`)")]
+    Conflict {
+        /// The redacted connection URL.
+        target: String,
+        /// The target table.
+        table: String,
+        /// The row's key.
+        key: String,
+    },
+    /// Another run moved a job's checkpoint while this one was loading
+    /// (data transfer); the batch was rolled back.
+    #[error("{target}: the checkpoint of sync job {job} was moved by another run; run it again once that run has finished")]
+    CheckpointMoved {
+        /// The redacted connection URL.
+        target: String,
+        /// The job.
+        job: String,
+    },
 }
 
 /// An error executing a list of statements.
@@ -149,8 +185,14 @@ mod tests {
 
     #[test]
     fn scrub_masks_the_password() {
-        assert_eq!(scrub("bad pw s3cret!".into(), Some("s3cret!")), "bad pw ***");
-        assert_eq!(scrub("nothing here".into(), Some("s3cret!")), "nothing here");
+        assert_eq!(
+            scrub("bad pw s3cret!".into(), Some("s3cret!")),
+            "bad pw ***"
+        );
+        assert_eq!(
+            scrub("nothing here".into(), Some("s3cret!")),
+            "nothing here"
+        );
         assert_eq!(scrub("empty".into(), Some("")), "empty");
     }
 }

@@ -4,21 +4,23 @@
 //! that travels separately. A database can be read into the model
 //! ([`Database::introspect`]), run a plan ([`Database::execute`]) and count
 //! rows. PostgreSQL and MySQL/MariaDB go through sqlx, SQLite through
-//! rusqlite, SQL Server through tiberius.
+//! rusqlite, SQL Server through tiberius, Databricks through its SQL
+//! Statement Execution REST API.
 //!
 //! **Invariant**: no password or token is ever part of a spec, a log line or
 //! an error message produced here.
 
 mod build;
+mod databricks;
 mod error;
 mod mysql;
-mod native_type;
 mod postgres;
-mod quote;
+pub mod scan_output;
 mod spec;
 mod sqlite;
 mod sqlserver;
 mod sqltext;
+mod table_stats;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -26,7 +28,9 @@ use std::time::Duration;
 use tidemark_model::{State, TableRef};
 
 pub use error::{DbError, ExecError};
-pub use spec::{redact_url, ConnectionSpec, DatabaseKind, ServerSpec};
+pub use spec::{redact_url, ConnectionSpec, ServerSpec};
+pub use table_stats::TableStats;
+pub use tidemark_sql::DialectKind;
 
 /// How many rows a table holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +48,7 @@ pub struct RowCount {
 #[async_trait]
 pub trait Database: Send {
     /// What kind of database this is.
-    fn kind(&self) -> DatabaseKind;
+    fn kind(&self) -> DialectKind;
 
     /// The connection URL without credentials, for messages.
     fn target(&self) -> &str;
@@ -68,8 +72,32 @@ pub trait Database: Send {
     /// statement and earlier statements stay applied. Pass `false` for
     /// statements that cannot run in a transaction (e.g. PostgreSQL's
     /// `CREATE INDEX CONCURRENTLY`).
-    async fn execute(&mut self, statements: &[String], transactional: bool)
-        -> Result<(), ExecError>;
+    async fn execute(
+        &mut self,
+        statements: &[String],
+        transactional: bool,
+    ) -> Result<(), ExecError>;
+
+    /// Runs one query and returns its rows with every value as text (`None`
+    /// for NULL). Meant for small reads of Tidemark's own bookkeeping tables,
+    /// such as the deployment marker, not for user data.
+    async fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        let _ = sql;
+        Err(DbError::Unsupported {
+            target: self.target().to_string(),
+            what: "reading rows as text".into(),
+        })
+    }
+
+    /// Facts about each table that the model does not hold: an estimated
+    /// row count where the database keeps one cheaply, creation and update
+    /// times where it records them, and storage properties. Same schema
+    /// filter as [`introspect`](Self::introspect). Databases that keep none
+    /// return an empty list.
+    async fn table_stats(&mut self, schemas: &[String]) -> Result<Vec<TableStats>, DbError> {
+        let _ = schemas;
+        Ok(Vec::new())
+    }
 
     /// Counts the rows of each table, in the order given.
     async fn row_counts(&mut self, tables: &[TableRef]) -> Result<Vec<RowCount>, DbError>;
@@ -89,22 +117,34 @@ pub async fn connect(
 ) -> Result<Box<dyn Database>, DbError> {
     tracing::debug!(target = %spec.redacted(), "connecting");
     match spec {
-        ConnectionSpec::Postgres(server) => {
-            Ok(Box::new(postgres::Postgres::connect(spec, server, password).await?))
-        }
-        ConnectionSpec::MySql(server) => {
-            Ok(Box::new(mysql::MySql::connect(spec, server, password).await?))
-        }
+        ConnectionSpec::Postgres(server) => Ok(Box::new(
+            postgres::Postgres::connect(spec, server, password).await?,
+        )),
+        ConnectionSpec::MySql(server) => Ok(Box::new(
+            mysql::MySql::connect(spec, server, password).await?,
+        )),
         ConnectionSpec::Sqlite { path, create } => {
             Ok(Box::new(sqlite::Sqlite::open(spec, path, *create).await?))
         }
-        ConnectionSpec::SqlServer(server) => {
-            Ok(Box::new(sqlserver::SqlServer::connect(spec, server, password).await?))
-        }
-        ConnectionSpec::Databricks { .. } => Err(DbError::Unsupported {
-            target: spec.redacted(),
-            what: "connecting to Databricks (no driver in this build)".into(),
-        }),
+        ConnectionSpec::SqlServer(server) => Ok(Box::new(
+            sqlserver::SqlServer::connect(spec, server, password).await?,
+        )),
+        ConnectionSpec::Databricks {
+            host,
+            warehouse_id,
+            catalog,
+            schema,
+        } => Ok(Box::new(
+            databricks::Databricks::connect(
+                spec,
+                host,
+                warehouse_id,
+                catalog.as_deref(),
+                schema.as_deref(),
+                password,
+            )
+            .await?,
+        )),
     }
 }
 

@@ -21,13 +21,14 @@
 
 use crate::build::{self, RawColumn, RawForeignKey, RawIndex, RawKey, RawTable};
 use crate::error::{query_err, scrub, sqlx_message, DbError, ExecError};
-use crate::spec::{ConnectionSpec, DatabaseKind, ServerSpec};
-use crate::{native_type, quote, Database, RowCount};
+use crate::spec::{ConnectionSpec, ServerSpec};
+use crate::{Database, RowCount};
 use async_trait::async_trait;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlRow, MySqlSslMode};
 use sqlx::{Connection, Row};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use tidemark_model::{DataType, State, TableRef};
+use tidemark_sql::{dialect, DialectKind};
 
 /// A MySQL or MariaDB connection.
 pub(crate) struct MySql {
@@ -87,6 +88,11 @@ impl MySql {
             mariadb: version.to_ascii_lowercase().contains("mariadb"),
         })
     }
+
+    /// The driver connection, for the data-transfer module.
+    pub(crate) fn into_conn(self) -> MySqlConnection {
+        self.conn
+    }
 }
 
 /// Reads a text column whatever its collation: information_schema columns
@@ -120,7 +126,12 @@ fn placeholders(n: usize) -> String {
 /// `current_timestamp()`, and `NULL` for an explicit `DEFAULT NULL`). MySQL
 /// reports literals unquoted and marks expressions `DEFAULT_GENERATED`, so
 /// string literals are quoted here.
-fn default_sql(raw: Option<String>, mariadb: bool, extra: &str, data_type: &DataType) -> Option<String> {
+fn default_sql(
+    raw: Option<String>,
+    mariadb: bool,
+    extra: &str,
+    data_type: &DataType,
+) -> Option<String> {
     let raw = raw?;
     if mariadb {
         return (raw != "NULL").then_some(raw);
@@ -147,8 +158,8 @@ fn default_sql(raw: Option<String>, mariadb: bool, extra: &str, data_type: &Data
 
 #[async_trait]
 impl Database for MySql {
-    fn kind(&self) -> DatabaseKind {
-        DatabaseKind::MySql
+    fn kind(&self) -> DialectKind {
+        DialectKind::Mysql
     }
 
     fn target(&self) -> &str {
@@ -228,12 +239,22 @@ impl Database for MySql {
             ),
             "reading columns"
         )?;
+        // (schema, table, column) of longtext columns: candidates for
+        // MariaDB's JSON alias.
+        let mut longtext: HashSet<(String, String, String)> = HashSet::new();
         for r in &column_rows {
             let Some(table) = tables.get_mut(&(text_or_empty(r, 0), text_or_empty(r, 1))) else {
                 continue;
             };
             let native = text_or_empty(r, 3);
-            let data_type = native_type::parse(DatabaseKind::MySql, &native);
+            if native.eq_ignore_ascii_case("longtext") {
+                longtext.insert((
+                    table.schema.clone(),
+                    table.name.clone(),
+                    text_or_empty(r, 2),
+                ));
+            }
+            let data_type = dialect(DialectKind::Mysql).parse_native_type(&native);
             let extra = text_or_empty(r, 6);
             let generated = text(r, 8).is_some_and(|g| !g.is_empty());
             let default = if generated {
@@ -365,12 +386,13 @@ impl Database for MySql {
             let name = text_or_empty(r, 2);
             let clause = text_or_empty(r, 3);
             let expression = crate::sqltext::strip_outer_parens(&clause).to_string();
+            let (schema, table_name) = (table.schema.clone(), table.name.clone());
             let json_column = table.columns.iter_mut().find(|c| {
                 c.name == name
-                    && c.data_type == (DataType::Raw { sql: "longtext".into() })
+                    && longtext.contains(&(schema.clone(), table_name.clone(), c.name.clone()))
                     && expression.eq_ignore_ascii_case(&format!(
                         "json_valid({})",
-                        quote::backticked(&c.name)
+                        dialect(DialectKind::Mysql).quote_ident(&c.name)
                     ))
             });
             match json_column {
@@ -408,13 +430,56 @@ impl Database for MySql {
         Ok(())
     }
 
+    async fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        let rows = sqlx::query(sql)
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(query_err(&self.target, "reading rows"))?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|i| {
+                        text(row, i)
+                            .or_else(|| {
+                                row.try_get::<Option<i64>, _>(i)
+                                    .ok()
+                                    .flatten()
+                                    .map(|v| v.to_string())
+                            })
+                            .or_else(|| {
+                                row.try_get::<Option<u64>, _>(i)
+                                    .ok()
+                                    .flatten()
+                                    .map(|v| v.to_string())
+                            })
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    async fn table_stats(&mut self, schemas: &[String]) -> Result<Vec<crate::TableStats>, DbError> {
+        // The same default as introspection: the connected database.
+        let wanted = if schemas.is_empty() {
+            let current: Option<String> = sqlx::query_scalar("SELECT CAST(DATABASE() AS CHAR)")
+                .fetch_one(&mut self.conn)
+                .await
+                .map_err(query_err(&self.target, "reading the database name"))?;
+            current.into_iter().collect()
+        } else {
+            schemas.to_vec()
+        };
+        crate::table_stats::mysql(&mut self.conn, &self.target, &wanted).await
+    }
+
     async fn row_counts(&mut self, tables: &[TableRef]) -> Result<Vec<RowCount>, DbError> {
         let mut counts = Vec::with_capacity(tables.len());
         for t in tables {
             let sql = format!(
                 "SELECT COUNT(*) FROM {}.{}",
-                quote::backticked(&t.schema),
-                quote::backticked(&t.table)
+                dialect(DialectKind::Mysql).quote_ident(&t.schema),
+                dialect(DialectKind::Mysql).quote_ident(&t.table)
             );
             let row = sqlx::query(&sql)
                 .fetch_one(&mut self.conn)
@@ -457,9 +522,18 @@ mod tests {
     #[test]
     fn mysql_literal_defaults_are_quoted_and_expressions_kept() {
         let text = DataType::Varchar { length: Some(10) };
-        assert_eq!(default_sql(Some("new".into()), false, "", &text).as_deref(), Some("'new'"));
-        assert_eq!(default_sql(Some("it's".into()), false, "", &text).as_deref(), Some("'it''s'"));
-        assert_eq!(default_sql(Some("0".into()), false, "", &DataType::Integer).as_deref(), Some("0"));
+        assert_eq!(
+            default_sql(Some("new".into()), false, "", &text).as_deref(),
+            Some("'new'")
+        );
+        assert_eq!(
+            default_sql(Some("it's".into()), false, "", &text).as_deref(),
+            Some("'it''s'")
+        );
+        assert_eq!(
+            default_sql(Some("0".into()), false, "", &DataType::Integer).as_deref(),
+            Some("0")
+        );
         assert_eq!(
             default_sql(Some("uuid()".into()), false, "DEFAULT_GENERATED", &text).as_deref(),
             Some("uuid()")
@@ -470,7 +544,10 @@ mod tests {
     #[test]
     fn mariadb_defaults_are_expressions_already() {
         let text = DataType::Varchar { length: Some(10) };
-        assert_eq!(default_sql(Some("'new'".into()), true, "", &text).as_deref(), Some("'new'"));
+        assert_eq!(
+            default_sql(Some("'new'".into()), true, "", &text).as_deref(),
+            Some("'new'")
+        );
         assert_eq!(default_sql(Some("NULL".into()), true, "", &text), None);
     }
 }

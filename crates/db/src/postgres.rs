@@ -1,8 +1,9 @@
 //! PostgreSQL through sqlx.
 //!
-//! Introspection is five set-based catalog queries (schemas, tables, columns,
-//! constraints, indexes) whatever the number of tables, so a database with
-//! thousands of tables reads in well under a second on a local server.
+//! Introspection is one set-based catalog query per kind of object (schemas,
+//! tables, columns, constraints, indexes) whatever the number of tables, so
+//! a database with thousands of tables reads in well under a second on a
+//! local server.
 //!
 //! What the model cannot hold is left out on purpose: partitions (their
 //! parent is read), generated-column expressions (the column is read as a
@@ -11,17 +12,18 @@
 
 use crate::build::{self, RawColumn, RawForeignKey, RawIndex, RawKey, RawTable};
 use crate::error::{query_err, scrub, sqlx_message, DbError, ExecError};
-use crate::spec::{ConnectionSpec, DatabaseKind, ServerSpec};
-use crate::{native_type, quote, Database, RowCount};
+use crate::spec::{ConnectionSpec, ServerSpec};
+use crate::{Database, RowCount};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use sqlx::{Connection, Row};
 use std::collections::HashMap;
 use tidemark_model::{State, TableRef};
+use tidemark_sql::{dialect, DialectKind};
 
 /// A PostgreSQL connection.
 pub(crate) struct Postgres {
-    conn: PgConnection,
+    pub(crate) conn: PgConnection,
     target: String,
 }
 
@@ -68,13 +70,12 @@ impl Postgres {
         .map_err(|e| connect_err(sqlx_message(&e)))?;
         Ok(Postgres { conn, target })
     }
-
 }
 
 #[async_trait]
 impl Database for Postgres {
-    fn kind(&self) -> DatabaseKind {
-        DatabaseKind::Postgres
+    fn kind(&self) -> DialectKind {
+        DialectKind::Postgres
     }
 
     fn target(&self) -> &str {
@@ -197,7 +198,7 @@ impl Database for Postgres {
             };
             table.columns.push(RawColumn {
                 name: row.get(1),
-                data_type: native_type::parse(DatabaseKind::Postgres, &native),
+                data_type: dialect(DialectKind::Postgres).parse_native_type(&native),
                 nullable: !not_null,
                 default,
                 comment: build::comment(row.get(7)),
@@ -340,13 +341,47 @@ impl Database for Postgres {
         Ok(())
     }
 
+    async fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        let rows = sqlx::query(sql)
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(query_err(&self.target, "reading rows"))?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|i| {
+                        row.try_get::<Option<String>, _>(i)
+                            .or_else(|_| {
+                                row.try_get::<Option<i64>, _>(i)
+                                    .map(|v| v.map(|v| v.to_string()))
+                            })
+                            .or_else(|_| {
+                                row.try_get::<Option<i32>, _>(i)
+                                    .map(|v| v.map(|v| v.to_string()))
+                            })
+                            .or_else(|_| {
+                                row.try_get::<Option<bool>, _>(i)
+                                    .map(|v| v.map(|v| v.to_string()))
+                            })
+                            .unwrap_or(None)
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    async fn table_stats(&mut self, schemas: &[String]) -> Result<Vec<crate::TableStats>, DbError> {
+        crate::table_stats::postgres(&mut self.conn, &self.target, schemas).await
+    }
+
     async fn row_counts(&mut self, tables: &[TableRef]) -> Result<Vec<RowCount>, DbError> {
         let mut counts = Vec::with_capacity(tables.len());
         for t in tables {
             let sql = format!(
                 "SELECT count(*) FROM {}.{}",
-                quote::double_quoted(&t.schema),
-                quote::double_quoted(&t.table)
+                dialect(DialectKind::Postgres).quote_ident(&t.schema),
+                dialect(DialectKind::Postgres).quote_ident(&t.table)
             );
             let rows: i64 = sqlx::query_scalar(&sql)
                 .fetch_one(&mut self.conn)

@@ -9,34 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
-
-/// The kind of database a connection talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DatabaseKind {
-    /// PostgreSQL.
-    Postgres,
-    /// MySQL or MariaDB.
-    MySql,
-    /// SQLite.
-    Sqlite,
-    /// Microsoft SQL Server.
-    SqlServer,
-    /// Databricks SQL.
-    Databricks,
-}
-
-impl fmt::Display for DatabaseKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            DatabaseKind::Postgres => "postgres",
-            DatabaseKind::MySql => "mysql",
-            DatabaseKind::Sqlite => "sqlite",
-            DatabaseKind::SqlServer => "sqlserver",
-            DatabaseKind::Databricks => "databricks",
-        })
-    }
-}
+use tidemark_sql::DialectKind;
 
 /// A database server reached over TCP (PostgreSQL, MySQL, SQL Server).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,13 +157,13 @@ impl ConnectionSpec {
     }
 
     /// The kind of database this spec points at.
-    pub fn kind(&self) -> DatabaseKind {
+    pub fn kind(&self) -> DialectKind {
         match self {
-            ConnectionSpec::Postgres(_) => DatabaseKind::Postgres,
-            ConnectionSpec::MySql(_) => DatabaseKind::MySql,
-            ConnectionSpec::Sqlite { .. } => DatabaseKind::Sqlite,
-            ConnectionSpec::SqlServer(_) => DatabaseKind::SqlServer,
-            ConnectionSpec::Databricks { .. } => DatabaseKind::Databricks,
+            ConnectionSpec::Postgres(_) => DialectKind::Postgres,
+            ConnectionSpec::MySql(_) => DialectKind::Mysql,
+            ConnectionSpec::Sqlite { .. } => DialectKind::Sqlite,
+            ConnectionSpec::SqlServer(_) => DialectKind::SqlServer,
+            ConnectionSpec::Databricks { .. } => DialectKind::Databricks,
         }
     }
 
@@ -362,7 +335,7 @@ fn parse_server(rest: &str, default_port: u16, allowed: &[&str]) -> Result<Serve
     }
     let mut params = BTreeMap::new();
     for (k, v) in parse_query(query)? {
-        check_param(&k, allowed)?;
+        check_param(&k, &v, allowed)?;
         params.insert(k.to_ascii_lowercase(), v);
     }
     Ok(ServerSpec {
@@ -398,7 +371,7 @@ fn parse_ado_server(rest: &str, allowed: &[&str]) -> Result<ServerSpec, String> 
                 params.insert("instance".to_string(), value);
             }
             _ => {
-                check_param(&key, allowed)?;
+                check_param(&key, &value, allowed)?;
                 params.insert(key, value);
             }
         }
@@ -437,7 +410,7 @@ fn parse_databricks(rest: &str) -> Result<ConnectionSpec, String> {
     let mut catalog = None;
     let mut schema = None;
     for (k, v) in parse_query(query)? {
-        check_param(&k, &["catalog", "schema"])?;
+        check_param(&k, &v, &["catalog", "schema"])?;
         match k.as_str() {
             "catalog" => catalog = Some(v),
             _ => schema = Some(v),
@@ -451,7 +424,12 @@ fn parse_databricks(rest: &str) -> Result<ConnectionSpec, String> {
     })
 }
 
-fn check_param(key: &str, allowed: &[&str]) -> Result<(), String> {
+fn check_param(key: &str, value: &str, allowed: &[&str]) -> Result<(), String> {
+    if key.eq_ignore_ascii_case("connect_timeout") && value.parse::<u64>().is_err() {
+        return Err(format!(
+            "connect_timeout must be whole seconds, not `{value}`"
+        ));
+    }
     if is_secret_key(key) {
         return Err(format!(
             "the URL contains `{key}`; pass secrets separately, not in the URL"
@@ -546,22 +524,28 @@ mod tests {
 
     fn server(spec: &ConnectionSpec) -> &ServerSpec {
         match spec {
-            ConnectionSpec::Postgres(s) | ConnectionSpec::MySql(s) | ConnectionSpec::SqlServer(s) => s,
+            ConnectionSpec::Postgres(s)
+            | ConnectionSpec::MySql(s)
+            | ConnectionSpec::SqlServer(s) => s,
             other => panic!("not a server spec: {other:?}"),
         }
     }
 
     #[test]
     fn postgres_url_with_user_port_and_options() {
-        let spec = ConnectionSpec::parse("postgres://app@db.local:6543/shop?sslmode=require").unwrap();
-        assert_eq!(spec.kind(), DatabaseKind::Postgres);
+        let spec =
+            ConnectionSpec::parse("postgres://app@db.local:6543/shop?sslmode=require").unwrap();
+        assert_eq!(spec.kind(), DialectKind::Postgres);
         let s = server(&spec);
         assert_eq!(s.host, "db.local");
         assert_eq!(s.port, 6543);
         assert_eq!(s.user.as_deref(), Some("app"));
         assert_eq!(s.database, "shop");
         assert_eq!(s.params.get("sslmode").map(String::as_str), Some("require"));
-        assert_eq!(spec.to_string(), "postgres://app@db.local:6543/shop?sslmode=require");
+        assert_eq!(
+            spec.to_string(),
+            "postgres://app@db.local:6543/shop?sslmode=require"
+        );
     }
 
     #[test]
@@ -570,11 +554,11 @@ mod tests {
         assert_eq!(server(&pg).port, 5432);
         assert_eq!(server(&pg).user, None);
         let my = ConnectionSpec::parse("mariadb://root@127.0.0.1/shop").unwrap();
-        assert_eq!(my.kind(), DatabaseKind::MySql);
+        assert_eq!(my.kind(), DialectKind::Mysql);
         assert_eq!(server(&my).port, 3306);
         assert_eq!(my.to_string(), "mysql://root@127.0.0.1:3306/shop");
         let ms = ConnectionSpec::parse("mssql://sa@sql1/sales").unwrap();
-        assert_eq!(ms.kind(), DatabaseKind::SqlServer);
+        assert_eq!(ms.kind(), DialectKind::SqlServer);
         assert_eq!(server(&ms).port, 1433);
     }
 
@@ -607,7 +591,10 @@ mod tests {
         assert_eq!(s.database, "Sales");
         assert_eq!(s.user.as_deref(), Some("sa"));
         assert_eq!(s.params.get("encrypt").map(String::as_str), Some("true"));
-        assert_eq!(s.params.get("trustservercertificate").map(String::as_str), Some("true"));
+        assert_eq!(
+            s.params.get("trustservercertificate").map(String::as_str),
+            Some("true")
+        );
     }
 
     #[test]
@@ -615,16 +602,28 @@ mod tests {
         let a = ConnectionSpec::parse("sqlite:data/app.db").unwrap();
         assert_eq!(
             a,
-            ConnectionSpec::Sqlite { path: PathBuf::from("data/app.db"), create: false }
+            ConnectionSpec::Sqlite {
+                path: PathBuf::from("data/app.db"),
+                create: false
+            }
         );
         let b = ConnectionSpec::parse("sqlite:///var/lib/app.db?mode=rwc").unwrap();
         assert_eq!(
             b,
-            ConnectionSpec::Sqlite { path: PathBuf::from("/var/lib/app.db"), create: true }
+            ConnectionSpec::Sqlite {
+                path: PathBuf::from("/var/lib/app.db"),
+                create: true
+            }
         );
         assert_eq!(b.to_string(), "sqlite:/var/lib/app.db?mode=rwc");
         let m = ConnectionSpec::parse("sqlite::memory:").unwrap();
-        assert_eq!(m, ConnectionSpec::Sqlite { path: PathBuf::from(":memory:"), create: false });
+        assert_eq!(
+            m,
+            ConnectionSpec::Sqlite {
+                path: PathBuf::from(":memory:"),
+                create: false
+            }
+        );
     }
 
     #[test]
@@ -673,6 +672,7 @@ mod tests {
             ("postgres://db:99999/x", "invalid port"),
             ("postgres://db/x?foo=1", "unknown option `foo`"),
             ("postgres://db/x?sslmode=maybe", "unknown sslmode"),
+            ("mysql://db/x?connect_timeout=soon", "whole seconds"),
             ("sqlite:", "no file path"),
             ("sqlserver://db;user=sa", "no database"),
             ("databricks://host", "no warehouse id"),
@@ -687,9 +687,18 @@ mod tests {
 
     #[test]
     fn redact_url_masks_every_secret_form() {
-        assert_eq!(redact_url("postgres://u:pw@h:1/d"), "postgres://u:***@h:1/d");
-        assert_eq!(redact_url("postgres://u@h/d?sslmode=require&password=pw"), "postgres://u@h/d?sslmode=require&password=***");
-        assert_eq!(redact_url("sqlserver://h;database=d;Password=pw;user=sa"), "sqlserver://h;database=d;Password=***;user=sa");
+        assert_eq!(
+            redact_url("postgres://u:pw@h:1/d"),
+            "postgres://u:***@h:1/d"
+        );
+        assert_eq!(
+            redact_url("postgres://u@h/d?sslmode=require&password=pw"),
+            "postgres://u@h/d?sslmode=require&password=***"
+        );
+        assert_eq!(
+            redact_url("sqlserver://h;database=d;Password=pw;user=sa"),
+            "sqlserver://h;database=d;Password=***;user=sa"
+        );
         assert_eq!(redact_url("postgres://u@h/d"), "postgres://u@h/d");
     }
 }

@@ -20,9 +20,9 @@
 
 use crate::build::{self, RawColumn, RawForeignKey, RawIndex, RawKey, RawTable};
 use crate::error::{DbError, ExecError};
-use crate::spec::{ConnectionSpec, DatabaseKind};
+use crate::spec::ConnectionSpec;
 use crate::sqltext::{self, matching_close, split_top_level, tokenize, Token, TokenKind};
-use crate::{native_type, quote, Database, RowCount};
+use crate::{Database, RowCount};
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -30,6 +30,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tidemark_model::{State, TableRef};
+use tidemark_sql::{dialect, DialectKind};
 
 /// A SQLite database file.
 pub(crate) struct Sqlite {
@@ -78,6 +79,11 @@ impl Sqlite {
         })
     }
 
+    /// The shared driver connection, for the data-transfer module.
+    pub(crate) fn into_conn(self) -> Arc<Mutex<Connection>> {
+        self.conn
+    }
+
     /// Runs `f` on the connection on the blocking pool.
     async fn run<T, F>(&self, f: F) -> Result<T, DbError>
     where
@@ -102,8 +108,8 @@ impl Sqlite {
 
 #[async_trait]
 impl Database for Sqlite {
-    fn kind(&self) -> DatabaseKind {
-        DatabaseKind::Sqlite
+    fn kind(&self) -> DialectKind {
+        DialectKind::Sqlite
     }
 
     fn target(&self) -> &str {
@@ -140,22 +146,25 @@ impl Database for Sqlite {
     ) -> Result<(), ExecError> {
         let list = statements.to_vec();
         let outcome = self
-            .run(move |conn| -> Result<(), (Option<usize>, rusqlite::Error, bool)> {
-                if !transactional {
+            .run(
+                move |conn| -> Result<(), (Option<usize>, rusqlite::Error, bool)> {
+                    if !transactional {
+                        for (index, sql) in list.iter().enumerate() {
+                            conn.execute_batch(sql)
+                                .map_err(|e| (Some(index), e, false))?;
+                        }
+                        return Ok(());
+                    }
+                    let tx = conn.transaction().map_err(|e| (None, e, false))?;
                     for (index, sql) in list.iter().enumerate() {
-                        conn.execute_batch(sql).map_err(|e| (Some(index), e, false))?;
+                        if let Err(e) = run_checked(&tx, sql) {
+                            let rolled_back = tx.rollback().is_ok();
+                            return Err((Some(index), e, rolled_back));
+                        }
                     }
-                    return Ok(());
-                }
-                let tx = conn.transaction().map_err(|e| (None, e, false))?;
-                for (index, sql) in list.iter().enumerate() {
-                    if let Err(e) = tx.execute_batch(sql) {
-                        let rolled_back = tx.rollback().is_ok();
-                        return Err((Some(index), e, rolled_back));
-                    }
-                }
-                tx.commit().map_err(|e| (None, e, true))
-            })
+                    tx.commit().map_err(|e| (None, e, true))
+                },
+            )
             .await?;
         match outcome {
             Ok(()) => Ok(()),
@@ -175,27 +184,67 @@ impl Database for Sqlite {
         }
     }
 
+    async fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        let target = self.target.clone();
+        let sql = sql.to_string();
+        self.run(move |conn| -> rusqlite::Result<Vec<Vec<Option<String>>>> {
+            let mut stmt = conn.prepare(&sql)?;
+            let width = stmt.column_count();
+            let rows = stmt.query_map([], |row| {
+                (0..width)
+                    .map(|i| {
+                        use rusqlite::types::ValueRef;
+                        Ok(match row.get_ref(i)? {
+                            ValueRef::Null => None,
+                            ValueRef::Integer(v) => Some(v.to_string()),
+                            ValueRef::Real(v) => Some(v.to_string()),
+                            ValueRef::Text(t) | ValueRef::Blob(t) => {
+                                Some(String::from_utf8_lossy(t).into_owned())
+                            }
+                        })
+                    })
+                    .collect()
+            })?;
+            rows.collect()
+        })
+        .await?
+        .map_err(|e| query_error(&target, "reading rows", e))
+    }
+
+    async fn table_stats(&mut self, schemas: &[String]) -> Result<Vec<crate::TableStats>, DbError> {
+        // The one schema is `main`.
+        if !schemas.is_empty() && !schemas.iter().any(|s| s == "main") {
+            return Ok(Vec::new());
+        }
+        let target = self.target.clone();
+        self.run(|conn| crate::table_stats::sqlite(conn))
+            .await?
+            .map_err(|e| query_error(&target, "reading table statistics", e))
+    }
+
     async fn row_counts(&mut self, tables: &[TableRef]) -> Result<Vec<RowCount>, DbError> {
         let list = tables.to_vec();
         let outcome = self
-            .run(move |conn| -> Result<Vec<RowCount>, (TableRef, rusqlite::Error)> {
-                list.into_iter()
-                    .map(|t| {
-                        let sql = format!(
-                            "SELECT count(*) FROM {}.{}",
-                            quote::double_quoted(&t.schema),
-                            quote::double_quoted(&t.table)
-                        );
-                        match conn.query_row(&sql, [], |r| r.get::<_, i64>(0)) {
-                            Ok(n) => Ok(RowCount {
-                                table: t,
-                                rows: n.max(0) as u64,
-                            }),
-                            Err(e) => Err((t, e)),
-                        }
-                    })
-                    .collect()
-            })
+            .run(
+                move |conn| -> Result<Vec<RowCount>, (TableRef, rusqlite::Error)> {
+                    list.into_iter()
+                        .map(|t| {
+                            let sql = format!(
+                                "SELECT count(*) FROM {}.{}",
+                                dialect(DialectKind::Sqlite).quote_ident(&t.schema),
+                                dialect(DialectKind::Sqlite).quote_ident(&t.table)
+                            );
+                            match conn.query_row(&sql, [], |r| r.get::<_, i64>(0)) {
+                                Ok(n) => Ok(RowCount {
+                                    table: t,
+                                    rows: n.max(0) as u64,
+                                }),
+                                Err(e) => Err((t, e)),
+                            }
+                        })
+                        .collect()
+                },
+            )
             .await?;
         outcome.map_err(|(t, e)| {
             if e.to_string().contains("no such table") {
@@ -218,6 +267,32 @@ impl Database for Sqlite {
         // rusqlite closes on drop; nothing can fail that the caller could act on.
         Ok(())
     }
+}
+
+/// Runs one statement of a plan. `PRAGMA foreign_key_check` reports broken
+/// references as rows rather than failing, so it fails here when it finds
+/// any, which rolls back a table rebuild that broke a foreign key.
+fn run_checked(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    if sql
+        .trim()
+        .trim_end_matches(';')
+        .eq_ignore_ascii_case("PRAGMA foreign_key_check")
+    {
+        let broken: i64 =
+            conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })?;
+        if broken > 0 {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+                Some(format!(
+                    "FOREIGN KEY constraint failed: {broken} row(s) reference missing rows"
+                )),
+            ));
+        }
+        return Ok(());
+    }
+    conn.execute_batch(sql)
 }
 
 fn query_error(target: &str, action: &str, e: rusqlite::Error) -> DbError {
@@ -244,7 +319,9 @@ fn read_tables(conn: &mut Connection) -> Result<Vec<RawTable>, ReadError> {
             )
             .map_err(|e| ("reading tables", e))?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            })
             .map_err(|e| ("reading tables", e))?;
         for row in rows {
             let (name, sql) = row.map_err(|e| ("reading tables", e))?;
@@ -296,7 +373,7 @@ fn read_tables(conn: &mut Connection) -> Result<Vec<RawTable>, ReadError> {
             }
             raw.columns.push(RawColumn {
                 name,
-                data_type: native_type::parse(DatabaseKind::Sqlite, &native),
+                data_type: dialect(DialectKind::Sqlite).parse_native_type(&native),
                 nullable: !not_null,
                 default,
                 comment: None,
@@ -381,15 +458,17 @@ fn read_tables(conn: &mut Connection) -> Result<Vec<RawTable>, ReadError> {
         for row in rows {
             let (table, id, parent, from, to, on_update, on_delete) =
                 row.map_err(|e| ("reading foreign keys", e))?;
-            let fk = fks.entry((table.clone(), id)).or_insert_with(|| RawForeignKey {
-                name: String::new(),
-                columns: Vec::new(),
-                ref_schema: "main".into(),
-                ref_table: parent,
-                ref_columns: Vec::new(),
-                on_delete: build::fk_action(&on_delete),
-                on_update: build::fk_action(&on_update),
-            });
+            let fk = fks
+                .entry((table.clone(), id))
+                .or_insert_with(|| RawForeignKey {
+                    name: String::new(),
+                    columns: Vec::new(),
+                    ref_schema: "main".into(),
+                    ref_table: parent,
+                    ref_columns: Vec::new(),
+                    on_delete: build::fk_action(&on_delete),
+                    on_update: build::fk_action(&on_update),
+                });
             fk.columns.push(from);
             match to {
                 Some(to) => fk.ref_columns.push(to),
@@ -442,18 +521,16 @@ fn read_tables(conn: &mut Connection) -> Result<Vec<RawTable>, ReadError> {
         for check in &parsed.checks {
             let name = match (&check.name, &check.column) {
                 (Some(n), _) => n.clone(),
-                (None, Some(col)) => {
-                    unique_name(&used_check_names, format!("{name}_{col}_check"))
-                }
+                (None, Some(col)) => unique_name(&used_check_names, format!("{name}_{col}_check")),
                 (None, None) => unique_name(&used_check_names, format!("{name}_check")),
             };
             used_check_names.insert(name.clone());
             raw.checks.push((name, check.expression.clone()));
         }
 
-        for ((table, index), (unique, origin, cols)) in index_entries.range(
-            (name.clone(), String::new())..,
-        ) {
+        for ((table, index), (unique, origin, cols)) in
+            index_entries.range((name.clone(), String::new())..)
+        {
             if table != name {
                 break;
             }
@@ -538,8 +615,17 @@ struct ParsedCreate {
 /// Words that start a column or table constraint; a pending
 /// `CONSTRAINT name` belongs to the next one of these.
 const CONSTRAINT_STARTS: &[&str] = &[
-    "PRIMARY", "NOT", "NULL", "UNIQUE", "CHECK", "DEFAULT", "COLLATE", "REFERENCES", "FOREIGN",
-    "GENERATED", "AS",
+    "PRIMARY",
+    "NOT",
+    "NULL",
+    "UNIQUE",
+    "CHECK",
+    "DEFAULT",
+    "COLLATE",
+    "REFERENCES",
+    "FOREIGN",
+    "GENERATED",
+    "AS",
 ];
 
 fn parse_create_table(sql: &str) -> ParsedCreate {
@@ -708,13 +794,21 @@ mod tests {
         assert_eq!(
             parsed.checks,
             vec![
-                ParsedCheck { name: None, column: Some("qty".into()), expression: "qty > 0".into() },
+                ParsedCheck {
+                    name: None,
+                    column: Some("qty".into()),
+                    expression: "qty > 0".into()
+                },
                 ParsedCheck {
                     name: Some("note_len".into()),
                     column: Some("note".into()),
                     expression: "length(note) < 10".into()
                 },
-                ParsedCheck { name: None, column: None, expression: "a < b".into() },
+                ParsedCheck {
+                    name: None,
+                    column: None,
+                    expression: "a < b".into()
+                },
             ]
         );
         assert_eq!(

@@ -14,13 +14,14 @@
 
 use crate::build::{self, RawColumn, RawForeignKey, RawIndex, RawKey, RawTable};
 use crate::error::{scrub, DbError, ExecError};
-use crate::spec::{ConnectionSpec, DatabaseKind, ServerSpec};
+use crate::spec::{ConnectionSpec, ServerSpec};
 use crate::sqltext::strip_outer_parens;
-use crate::{native_type, quote, Database, RowCount};
+use crate::{Database, RowCount};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
 use tiberius::{AuthMethod, Client, Config, EncryptionLevel, Query, Row};
 use tidemark_model::{State, TableRef};
+use tidemark_sql::{dialect, DialectKind};
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
@@ -42,9 +43,7 @@ impl SqlServer {
             message: scrub(message, password),
         };
         let user = server.user.as_deref().ok_or_else(|| {
-            connect_err(
-                "no user in the URL (only SQL Server authentication is supported)".into(),
-            )
+            connect_err("no user in the URL (only SQL Server authentication is supported)".into())
         })?;
         let mut config = Config::new();
         config.host(&server.host);
@@ -102,7 +101,12 @@ impl SqlServer {
     }
 
     /// Runs a query with string parameters `@P1…` and returns its rows.
-    async fn rows(&mut self, sql: &str, params: &[String], action: &str) -> Result<Vec<Row>, DbError> {
+    async fn rows(
+        &mut self,
+        sql: &str,
+        params: &[String],
+        action: &str,
+    ) -> Result<Vec<Row>, DbError> {
         let mut query = Query::new(sql);
         for p in params {
             query.bind(p.as_str());
@@ -135,7 +139,10 @@ fn id(row: &Row, i: usize) -> i32 {
 
 /// `@P1, @P2, …` for `n` parameters.
 fn params(n: usize) -> String {
-    (1..=n).map(|i| format!("@P{i}")).collect::<Vec<_>>().join(", ")
+    (1..=n)
+        .map(|i| format!("@P{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Rebuilds the declared type from `sys.columns` sizes: `nvarchar(50)`,
@@ -159,8 +166,8 @@ fn native_type_text(name: &str, max_length: i16, precision: u8, scale: u8) -> St
 
 #[async_trait]
 impl Database for SqlServer {
-    fn kind(&self) -> DatabaseKind {
-        DatabaseKind::SqlServer
+    fn kind(&self) -> DialectKind {
+        DialectKind::SqlServer
     }
 
     fn target(&self) -> &str {
@@ -181,7 +188,8 @@ impl Database for SqlServer {
         let catalog = catalog_rows.first().map(|r| s(r, 0)).unwrap_or_default();
 
         let filter = if schemas.is_empty() {
-            "s.schema_id < 16384 AND s.name NOT IN ('sys', 'INFORMATION_SCHEMA', 'guest')".to_string()
+            "s.schema_id < 16384 AND s.name NOT IN ('sys', 'INFORMATION_SCHEMA', 'guest')"
+                .to_string()
         } else {
             format!("s.name IN ({})", params(schemas.len()))
         };
@@ -271,7 +279,7 @@ impl Database for SqlServer {
             let computed = r.get::<bool, _>(10).unwrap_or(false);
             table.columns.push(RawColumn {
                 name: s(r, 1),
-                data_type: native_type::parse(DatabaseKind::SqlServer, &native),
+                data_type: dialect(DialectKind::SqlServer).parse_native_type(&native),
                 nullable: r.get::<bool, _>(6).unwrap_or(true),
                 // SQL Server stores defaults wrapped in parentheses: ((0)).
                 default: opt_s(r, 8)
@@ -467,8 +475,8 @@ impl Database for SqlServer {
         for t in tables {
             let sql = format!(
                 "SELECT COUNT_BIG(*) FROM {}.{}",
-                quote::bracketed(&t.schema),
-                quote::bracketed(&t.table)
+                dialect(DialectKind::SqlServer).quote_ident(&t.schema),
+                dialect(DialectKind::SqlServer).quote_ident(&t.table)
             );
             let result = match self.client.simple_query(sql).await {
                 Ok(stream) => stream.into_row().await,
@@ -519,7 +527,8 @@ mod tests {
         assert_eq!(native_type_text("datetime2", 8, 27, 3), "datetime2(3)");
         assert_eq!(native_type_text("int", 4, 10, 0), "int");
         assert_eq!(
-            native_type::parse(DatabaseKind::SqlServer, &native_type_text("varchar", 40, 0, 0)),
+            dialect(DialectKind::SqlServer)
+                .parse_native_type(&native_type_text("nvarchar", 80, 0, 0)),
             DataType::Varchar { length: Some(40) }
         );
     }

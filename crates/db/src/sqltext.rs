@@ -74,14 +74,22 @@ pub(crate) fn tokenize(sql: &str) -> Vec<Token> {
             }
             b'\'' => {
                 i = skip_quoted(bytes, i, b'\'');
-                tokens.push(Token { kind: TokenKind::Str, start, end: i });
+                tokens.push(Token {
+                    kind: TokenKind::Str,
+                    start,
+                    end: i,
+                });
             }
             b'"' | b'`' => {
                 i = skip_quoted(bytes, i, c);
                 let inner = &sql[start + 1..i.saturating_sub(1).max(start + 1)];
                 let q = c as char;
                 let unescaped = inner.replace(&format!("{q}{q}"), &q.to_string());
-                tokens.push(Token { kind: TokenKind::Quoted(unescaped), start, end: i });
+                tokens.push(Token {
+                    kind: TokenKind::Quoted(unescaped),
+                    start,
+                    end: i,
+                });
             }
             b'[' => {
                 i = skip_quoted(bytes, i, b']');
@@ -94,23 +102,42 @@ pub(crate) fn tokenize(sql: &str) -> Vec<Token> {
             }
             b'(' => {
                 i += 1;
-                tokens.push(Token { kind: TokenKind::Open, start, end: i });
+                tokens.push(Token {
+                    kind: TokenKind::Open,
+                    start,
+                    end: i,
+                });
             }
             b')' => {
                 i += 1;
-                tokens.push(Token { kind: TokenKind::Close, start, end: i });
+                tokens.push(Token {
+                    kind: TokenKind::Close,
+                    start,
+                    end: i,
+                });
             }
             b',' => {
                 i += 1;
-                tokens.push(Token { kind: TokenKind::Comma, start, end: i });
+                tokens.push(Token {
+                    kind: TokenKind::Comma,
+                    start,
+                    end: i,
+                });
             }
             _ if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 => {
                 while i < bytes.len()
-                    && (bytes[i] == b'_' || bytes[i] == b'$' || bytes[i].is_ascii_alphanumeric() || bytes[i] >= 0x80)
+                    && (bytes[i] == b'_'
+                        || bytes[i] == b'$'
+                        || bytes[i].is_ascii_alphanumeric()
+                        || bytes[i] >= 0x80)
                 {
                     i += 1;
                 }
-                tokens.push(Token { kind: TokenKind::Word(sql[start..i].to_string()), start, end: i });
+                tokens.push(Token {
+                    kind: TokenKind::Word(sql[start..i].to_string()),
+                    start,
+                    end: i,
+                });
             }
             _ => {
                 i += 1;
@@ -118,7 +145,11 @@ pub(crate) fn tokenize(sql: &str) -> Vec<Token> {
                 while i < bytes.len() && !sql.is_char_boundary(i) {
                     i += 1;
                 }
-                tokens.push(Token { kind: TokenKind::Other, start, end: i });
+                tokens.push(Token {
+                    kind: TokenKind::Other,
+                    start,
+                    end: i,
+                });
             }
         }
     }
@@ -265,8 +296,17 @@ mod tests {
 
     #[test]
     fn check_definitions_reduce_to_their_expression() {
-        assert_eq!(check_expression("CHECK (price >= 0::numeric)"), "price >= 0::numeric");
-        assert_eq!(check_expression("CHECK ((a > 0) AND (b > 0)) NOT VALID"), "(a > 0) AND (b > 0)");
-        assert_eq!(check_expression("CHECK (note <> ')'::text) NO INHERIT"), "note <> ')'::text");
+        assert_eq!(
+            check_expression("CHECK (price >= 0::numeric)"),
+            "price >= 0::numeric"
+        );
+        assert_eq!(
+            check_expression("CHECK ((a > 0) AND (b > 0)) NOT VALID"),
+            "(a > 0) AND (b > 0)"
+        );
+        assert_eq!(
+            check_expression("CHECK (note <> ')'::text) NO INHERIT"),
+            "note <> ')'::text"
+        );
     }
 }

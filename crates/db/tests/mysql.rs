@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use tidemark_db::{connect, ConnectionSpec, DatabaseKind, DbError, ExecError};
+use tidemark_db::{connect, ConnectionSpec, DbError, DialectKind, ExecError};
 use tidemark_model::{DataType, FkAction};
 
 const FIXTURE: &str = r#"
@@ -105,7 +105,8 @@ fn expected(db: &str) -> Vec<TableBuilder> {
             .default("0.00")
             .col("placed_on", DataType::Date, true)
             .col("at", DataType::Timestamp, true)
-            .col("note", DataType::Text, true)
+            // TEXT is limited to 64 KiB; the logical text type is longtext.
+            .col("note", raw("text"), true)
             .pk("PRIMARY", &["id"])
             // order_customer_fk's index is created by the server for the key
             // and is not listed.
@@ -149,13 +150,16 @@ fn expected(db: &str) -> Vec<TableBuilder> {
 async fn introspects_the_fixture_exactly() {
     let my = MyDb::create().await;
     let mut db = my.connect().await;
-    assert_eq!(db.kind(), DatabaseKind::MySql);
+    assert_eq!(db.kind(), DialectKind::Mysql);
     db.execute(&statements(FIXTURE), true).await.unwrap();
 
     let actual = db.introspect(&[]).await.unwrap();
     let expected = state(&my.name, vec![schema(&my.name, None, expected(&my.name))]);
     assert_state_eq(&actual, &expected);
-    assert_eq!(db.introspect(&[my.name.clone()]).await.unwrap(), actual);
+    assert_eq!(
+        db.introspect(std::slice::from_ref(&my.name)).await.unwrap(),
+        actual
+    );
 
     // A database that does not exist reads as no schema at all.
     let none = db.introspect(&strings(&["tm_no_such_db"])).await.unwrap();
@@ -201,8 +205,14 @@ async fn stops_at_the_failing_statement_and_names_it() {
     }
     let text = err.to_string();
     assert!(text.contains("statement 2 of 3 (index 1)"), "{text}");
-    assert!(text.contains("ALTER TABLE missing_table ADD COLUMN x INT"), "{text}");
-    assert!(text.contains(&format!("mysql://root@127.0.0.1:3306/{}", my.name)), "{text}");
+    assert!(
+        text.contains("ALTER TABLE missing_table ADD COLUMN x INT"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("mysql://root@127.0.0.1:3306/{}", my.name)),
+        "{text}"
+    );
 
     let state = db.introspect(&[]).await.unwrap();
     let names: Vec<&str> = state.catalogs[0].schemas[0]
@@ -216,7 +226,10 @@ async fn stops_at_the_failing_statement_and_names_it() {
         .row_counts(&[tref(&my.name, "item"), tref(&my.name, "first_one")])
         .await
         .unwrap();
-    assert_eq!(counts.iter().map(|c| c.rows).collect::<Vec<_>>(), vec![2, 0]);
+    assert_eq!(
+        counts.iter().map(|c| c.rows).collect::<Vec<_>>(),
+        vec![2, 0]
+    );
     match db.row_counts(&[tref(&my.name, "nope")]).await.unwrap_err() {
         DbError::NoSuchTable { table, .. } => assert_eq!(table, "nope"),
         other => panic!("expected NoSuchTable, got {other:?}"),
@@ -228,10 +241,16 @@ async fn stops_at_the_failing_statement_and_names_it() {
 async fn bad_password_error_is_clear_and_does_not_leak_it() {
     let password = "Wr0ng-Pa55word-xyz";
     let spec = ConnectionSpec::parse("mysql://root@127.0.0.1:3306/mysql").unwrap();
-    let err = connect(&spec, Some(password)).await.err().expect("must fail");
+    let err = connect(&spec, Some(password))
+        .await
+        .err()
+        .expect("must fail");
     let text = err.to_string();
     assert!(matches!(err, DbError::Connect { .. }), "{err:?}");
-    assert!(text.contains("cannot connect to mysql://root@127.0.0.1:3306/mysql"), "{text}");
+    assert!(
+        text.contains("cannot connect to mysql://root@127.0.0.1:3306/mysql"),
+        "{text}"
+    );
     assert!(text.contains("Access denied"), "{text}");
     assert!(!text.contains(password), "{text}");
     assert!(!format!("{err:?}").contains(password));

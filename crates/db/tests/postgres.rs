@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use tidemark_db::{connect, ConnectionSpec, DatabaseKind, DbError, ExecError};
+use tidemark_db::{connect, ConnectionSpec, DbError, DialectKind, ExecError};
 use tidemark_model::{DataType, FkAction};
 
 const FIXTURE: &str = r#"
@@ -143,7 +143,8 @@ fn expected_sales() -> Vec<TableBuilder> {
             .col("n", DataType::BigInt, false)
             .default("nextval('sales.loose_seq'::regclass)")
             .col("u", DataType::Uuid, true)
-            .col("doc", DataType::Json, true)
+            // The logical JSON type is jsonb here; json stays as it is.
+            .col("doc", raw("json"), true)
             .col("at", DataType::Timestamp, true)
             .col("when", DataType::Time, true),
     ]
@@ -153,7 +154,7 @@ fn expected_public() -> Vec<TableBuilder> {
     vec![table("public", "naïve")
         .col("a", DataType::Integer, false)
         .col("b", DataType::Integer, false)
-        .col("payload", raw("jsonb"), true)
+        .col("payload", DataType::Json, true)
         .col_comment("Free-form — ünïcödé")
         .col("tags", raw("text[]"), true)
         .col("ref_order", DataType::Integer, true)
@@ -178,7 +179,7 @@ fn expected_public() -> Vec<TableBuilder> {
 async fn introspects_the_fixture_exactly_and_filters_schemas() {
     let pg = PgDb::create().await;
     let mut db = pg.connect().await;
-    assert_eq!(db.kind(), DatabaseKind::Postgres);
+    assert_eq!(db.kind(), DialectKind::Postgres);
     db.execute(&statements(FIXTURE), true).await.unwrap();
 
     let actual = db.introspect(&[]).await.unwrap();
@@ -205,7 +206,11 @@ async fn introspects_the_fixture_exactly_and_filters_schemas() {
         &only_sales,
         &state(
             &pg.name,
-            vec![schema("sales", Some("Orders and customers"), expected_sales())],
+            vec![schema(
+                "sales",
+                Some("Orders and customers"),
+                expected_sales(),
+            )],
         ),
     );
     db.close().await.unwrap();
@@ -252,7 +257,10 @@ async fn failing_statement_rolls_back_everything_and_is_named() {
     }
     let text = err.to_string();
     assert!(text.contains("statement 4 of 5 (index 3)"), "{text}");
-    assert!(text.contains("ALTER TABLE missing_table ADD COLUMN x int"), "{text}");
+    assert!(
+        text.contains("ALTER TABLE missing_table ADD COLUMN x int"),
+        "{text}"
+    );
 
     // Nothing changed: schema and data are as before.
     assert_eq!(db.introspect(&[]).await.unwrap(), before);
@@ -269,12 +277,19 @@ async fn failing_statement_rolls_back_everything_and_is_named() {
         .iter()
         .map(|t| t.name.as_str())
         .collect();
-    assert_eq!(tables, vec!["Empty \"quoted\" table", "added", "item", "never"]);
+    assert_eq!(
+        tables,
+        vec!["Empty \"quoted\" table", "added", "item", "never"]
+    );
 
     // Without a transaction, statements before the failure stay applied.
     let err = db
         .execute(
-            &strings(&["CREATE TABLE kept (id int)", "SELECT * FROM nope", "CREATE TABLE lost (id int)"]),
+            &strings(&[
+                "CREATE TABLE kept (id int)",
+                "SELECT * FROM nope",
+                "CREATE TABLE lost (id int)",
+            ]),
             false,
         )
         .await
@@ -314,16 +329,25 @@ async fn failing_statement_rolls_back_everything_and_is_named() {
 async fn connection_errors_are_clear_and_hold_no_password() {
     let password = "Sup3r-Secret-Pw";
     let unreachable = ConnectionSpec::parse("postgres://postgres@127.0.0.1:1/shop").unwrap();
-    let err = connect(&unreachable, Some(password)).await.err().expect("must fail");
+    let err = connect(&unreachable, Some(password))
+        .await
+        .err()
+        .expect("must fail");
     let text = err.to_string();
     assert!(matches!(err, DbError::Connect { .. }), "{err:?}");
-    assert!(text.contains("postgres://postgres@127.0.0.1:1/shop"), "{text}");
+    assert!(
+        text.contains("postgres://postgres@127.0.0.1:1/shop"),
+        "{text}"
+    );
     assert!(!text.contains(password), "{text}");
     assert!(!format!("{err:?}").contains(password));
 
     let missing_db =
         ConnectionSpec::parse("postgres://postgres@127.0.0.1:5432/tm_test_does_not_exist").unwrap();
-    let err = connect(&missing_db, Some(password)).await.err().expect("must fail");
+    let err = connect(&missing_db, Some(password))
+        .await
+        .err()
+        .expect("must fail");
     let text = err.to_string();
     assert!(text.contains("tm_test_does_not_exist"), "{text}");
     assert!(text.contains("does not exist"), "{text}");

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use tidemark_db::{connect, ConnectionSpec, Database, DatabaseKind, DbError, ExecError};
+use tidemark_db::{connect, ConnectionSpec, Database, DbError, DialectKind, ExecError};
 use tidemark_model::{DataType, FkAction};
 
 const FIXTURE: &str = r#"
@@ -106,7 +106,7 @@ fn expected() -> Vec<TableBuilder> {
             .col("line_no", DataType::Integer, false)
             .col("qty", DataType::Integer, false)
             .default("1")
-            .col("price", DataType::Double, true)
+            .col("price", DataType::Real, true)
             .pk("order_line_pk", &["order_id", "line_no"])
             // REFERENCES "order" with no columns means its primary key.
             .fk(
@@ -134,11 +134,14 @@ async fn open(dir: &tempfile::TempDir, file: &str) -> Box<dyn Database> {
 async fn introspects_the_fixture_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let mut db = open(&dir, "fixture.db").await;
-    assert_eq!(db.kind(), DatabaseKind::Sqlite);
+    assert_eq!(db.kind(), DialectKind::Sqlite);
     db.execute(&statements(FIXTURE), true).await.unwrap();
 
     let actual = db.introspect(&[]).await.unwrap();
-    assert_state_eq(&actual, &state("main", vec![schema("main", None, expected())]));
+    assert_state_eq(
+        &actual,
+        &state("main", vec![schema("main", None, expected())]),
+    );
     assert_eq!(db.introspect(&strings(&["main"])).await.unwrap(), actual);
     let other = db.introspect(&strings(&["sales"])).await.unwrap();
     assert!(other.catalogs[0].schemas.is_empty());
@@ -177,12 +180,18 @@ async fn failing_statement_rolls_back_everything() {
         } => {
             assert_eq!(*index, 3);
             assert_eq!(sql, "INSERT INTO item (name) VALUES (NULL)");
-            assert!(message.contains("NOT NULL constraint failed: item.name"), "{message}");
+            assert!(
+                message.contains("NOT NULL constraint failed: item.name"),
+                "{message}"
+            );
             assert!(rolled_back);
         }
         other => panic!("expected a statement error, got {other:?}"),
     }
-    assert!(err.to_string().contains("statement 4 of 5 (index 3)"), "{err}");
+    assert!(
+        err.to_string().contains("statement 4 of 5 (index 3)"),
+        "{err}"
+    );
     assert_eq!(db.introspect(&[]).await.unwrap(), before);
     let counts = db.row_counts(&[tref("main", "item")]).await.unwrap();
     assert_eq!(counts[0].rows, 3);

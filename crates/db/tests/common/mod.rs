@@ -27,7 +27,9 @@ fn spec(url: &str) -> ConnectionSpec {
 /// Runs admin statements outside a transaction on a fresh connection.
 async fn admin(url: &str, statements: Vec<String>) {
     let mut db = connect(&spec(url), None).await.expect("admin connection");
-    db.execute(&statements, false).await.expect("admin statements");
+    db.execute(&statements, false)
+        .await
+        .expect("admin statements");
     db.close().await.expect("close");
 }
 
@@ -61,7 +63,9 @@ impl PgDb {
     }
 
     pub async fn connect(&self) -> Box<dyn Database> {
-        connect(&self.spec, None).await.expect("connect to test database")
+        connect(&self.spec, None)
+            .await
+            .expect("connect to test database")
     }
 }
 
@@ -95,13 +99,18 @@ impl MyDb {
     }
 
     pub async fn connect(&self) -> Box<dyn Database> {
-        connect(&self.spec, None).await.expect("connect to test database")
+        connect(&self.spec, None)
+            .await
+            .expect("connect to test database")
     }
 }
 
 impl Drop for MyDb {
     fn drop(&mut self) {
-        drop_in_background(MYSQL_ADMIN, format!("DROP DATABASE IF EXISTS `{}`", self.name));
+        drop_in_background(
+            MYSQL_ADMIN,
+            format!("DROP DATABASE IF EXISTS `{}`", self.name),
+        );
     }
 }
 
@@ -123,7 +132,11 @@ pub fn strings(items: &[&str]) -> Vec<String> {
 /// Asserts two states are equal table by table first, so a failure shows
 /// the one table that differs rather than the whole state.
 pub fn assert_state_eq(actual: &State, expected: &State) {
-    assert_eq!(actual.catalogs.len(), expected.catalogs.len(), "catalog count");
+    assert_eq!(
+        actual.catalogs.len(),
+        expected.catalogs.len(),
+        "catalog count"
+    );
     for (a, e) in actual.catalogs.iter().zip(&expected.catalogs) {
         assert_eq!((&a.id, &a.name), (&e.id, &e.name), "catalog");
         let names = |c: &Catalog| c.schemas.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
@@ -319,7 +332,9 @@ pub fn decimal(p: u32, s: u32) -> DataType {
 }
 
 pub fn raw(sql: &str) -> DataType {
-    DataType::Raw { sql: sql.to_string() }
+    DataType::Raw {
+        sql: sql.to_string(),
+    }
 }
 
 pub fn tref(schema: &str, table: &str) -> TableRef {
