@@ -16,8 +16,7 @@ pub struct SnapshotHash(pub String);
 impl SnapshotHash {
     /// The hash over the canonical JSON of `{"ops_included": [...], "state": {...}}`.
     pub fn compute(state: &State, ops_included: &[String]) -> SnapshotHash {
-        #[derive(Serialize, ts_rs::TS)]
-        #[ts(export)]
+        #[derive(Serialize)]
         struct Sealed<'a> {
             state: &'a State,
             ops_included: &'a [String],
