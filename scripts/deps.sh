@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
-# Installs what building Tidemark needs; idempotent and quiet when all is there.
+# Installs what building and testing Tidemark needs; idempotent and quiet when
+# everything is in place.
 set -euo pipefail
-
-need_apt=()
-command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
-command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "==> apt-get install ${need_apt[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-fi
+cd "$(dirname "$0")/.."
 
 if ! command -v cargo >/dev/null 2>&1; then
   if [ -x "$HOME/.cargo/bin/cargo" ]; then
-    echo "cargo is in \$HOME/.cargo/bin but not on PATH: run 'source \$HOME/.cargo/env' and retry" >&2
+    export PATH="$HOME/.cargo/bin:$PATH"
   else
     echo "cargo (Rust 1.85 or newer) is required: install it with rustup, then retry" >&2
+    exit 1
   fi
-  exit 1
 fi
+
+need=()
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "==> apt-get install ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# The desktop shell is a workspace member: building it needs WebKitGTK and friends.
+bash scripts/tauri-smoke.sh deps
+# npm packages of the UI and the browser tests, and Debian's chromium.
+bash scripts/ui.sh deps

@@ -81,6 +81,145 @@ pub enum Call {
         /// Connection name.
         name: String,
     },
+    /// The scan runs of a connection, newest first (`ScanRun[]`).
+    ScanList {
+        /// Connection name.
+        connection: String,
+    },
+    /// Scan a connection and record the run (`ScanRun`).
+    ScanRun {
+        /// Connection name.
+        connection: String,
+        /// Schemas to read; empty for every user schema.
+        #[serde(default)]
+        schemas: Vec<String>,
+    },
+    /// Compare the last two scan runs of a connection and store the changes
+    /// in the workspace (`IncrementalDiffReport`).
+    IncrementalDiff {
+        /// Connection name.
+        connection: String,
+    },
+    /// One incremental diff with its change rows (`DiffDetail`).
+    DiffShow {
+        /// The diff's id.
+        id: String,
+    },
+    /// The incremental diffs of a connection, newest first (`DiffRun[]`).
+    DiffList {
+        /// Connection name.
+        connection: String,
+    },
+    /// The current project's environments in promotion order (`Environment[]`).
+    EnvList,
+    /// Add an environment (`Environment`).
+    EnvAdd {
+        /// Environment name.
+        name: String,
+        /// The connection it deploys to.
+        connection: String,
+        /// Flags, position and colour.
+        #[serde(default)]
+        settings: crate::EnvSettings,
+    },
+    /// Remove an environment; its history stays (`null`).
+    EnvRemove {
+        /// Environment name.
+        name: String,
+    },
+    /// Every environment with its deployed version, drift and lag (`StatusReport`).
+    EnvStatus,
+    /// The plan from an environment's live database to a snapshot (`PlanPreview`).
+    Plan {
+        /// Environment name.
+        env: String,
+        /// Snapshot version; the latest when absent, `working` for the working state.
+        #[serde(default)]
+        snapshot: Option<String>,
+    },
+    /// Deploy a snapshot to an environment (`DeployOutcome`).
+    Deploy {
+        /// Environment name.
+        env: String,
+        /// Snapshot version; the latest when absent.
+        #[serde(default)]
+        snapshot: Option<String>,
+        /// Run breaking statements too.
+        #[serde(default)]
+        allow_breaking: bool,
+        /// For a protected environment: its name as typed by the user.
+        #[serde(default)]
+        confirm: Option<String>,
+        /// Plan and check only.
+        #[serde(default)]
+        dry_run: bool,
+    },
+    /// Deploy to `to` the snapshot deployed in `from` (`DeployOutcome`).
+    Promote {
+        /// Source environment.
+        from: String,
+        /// Target environment.
+        to: String,
+        /// Run breaking statements too.
+        #[serde(default)]
+        allow_breaking: bool,
+        /// For a protected target: its name as typed by the user.
+        #[serde(default)]
+        confirm: Option<String>,
+        /// Plan and check only.
+        #[serde(default)]
+        dry_run: bool,
+    },
+    /// Deploy an earlier snapshot (`DeployOutcome`).
+    Rollback {
+        /// Environment name.
+        env: String,
+        /// The earlier version.
+        to: String,
+        /// Run breaking (data-losing) statements too.
+        #[serde(default)]
+        allow_breaking: bool,
+        /// For a protected environment: its name as typed by the user.
+        #[serde(default)]
+        confirm: Option<String>,
+        /// Plan and check only.
+        #[serde(default)]
+        dry_run: bool,
+    },
+    /// The live database against the snapshot its marker names (`DriftReport`).
+    Drift {
+        /// Environment name.
+        env: String,
+    },
+    /// Deployment attempts, newest first (`Deployment[]`).
+    History {
+        /// Only this environment's.
+        #[serde(default)]
+        env: Option<String>,
+    },
+    /// Bring an environment's drift into the project as ops (`LiveImport`).
+    ImportFromEnv {
+        /// Environment name.
+        env: String,
+    },
+    /// Every sync job with its latest run (`SyncJobSummary[]`).
+    SyncList,
+    /// One sync job, its checkpoint and latest runs (`SyncJobDetail`).
+    SyncShow {
+        /// Job name.
+        name: String,
+    },
+    /// Run one sync job once (`SyncRunResult`); progress events come
+    /// through `App::sync_run` for shells that forward them.
+    SyncRun {
+        /// Job name.
+        name: String,
+    },
+    /// A sync job's runs, newest first (`SyncRunRow[]`).
+    SyncHistory {
+        /// Job name.
+        name: String,
+    },
 }
 
 /// How a call failed.
@@ -178,6 +317,80 @@ impl App {
             )?),
             Call::ConnectionList => json(self.connection_list()?),
             Call::ConnectionTest { name } => json(self.connection_test(&name)?),
+            Call::ScanList { connection } => json(self.scan_list(&connection)?),
+            Call::ScanRun {
+                connection,
+                schemas,
+            } => json(self.scan(&connection, &schemas, None, &mut |_| {})?),
+            Call::IncrementalDiff { connection } => json(self.incremental_diff(
+                &connection,
+                &crate::DiffOutputOptions::default(),
+                None,
+                &mut |_| {},
+            )?),
+            Call::DiffShow { id } => json(self.diff_show(&id, None)?),
+            Call::DiffList { connection } => json(self.diff_list(&connection)?),
+            Call::EnvList => json(self.env_list()?),
+            Call::EnvAdd {
+                name,
+                connection,
+                settings,
+            } => json(self.env_add(&name, &connection, &settings)?),
+            Call::EnvRemove { name } => json(self.env_remove(&name)?),
+            Call::EnvStatus => json(self.env_status()?),
+            Call::Plan { env, snapshot } => json(self.plan(&env, snapshot.as_deref())?),
+            Call::Deploy {
+                env,
+                snapshot,
+                allow_breaking,
+                confirm,
+                dry_run,
+            } => json(self.deploy(
+                &env,
+                snapshot.as_deref(),
+                &crate::DeployOptions {
+                    dry_run,
+                    allow_breaking,
+                    confirm,
+                },
+            )?),
+            Call::Promote {
+                from,
+                to,
+                allow_breaking,
+                confirm,
+                dry_run,
+            } => json(self.promote(
+                &from,
+                &to,
+                &crate::DeployOptions {
+                    dry_run,
+                    allow_breaking,
+                    confirm,
+                },
+            )?),
+            Call::Rollback {
+                env,
+                to,
+                allow_breaking,
+                confirm,
+                dry_run,
+            } => json(self.rollback(
+                &env,
+                &to,
+                &crate::DeployOptions {
+                    dry_run,
+                    allow_breaking,
+                    confirm,
+                },
+            )?),
+            Call::Drift { env } => json(self.drift(&env)?),
+            Call::History { env } => json(self.history(env.as_deref())?),
+            Call::ImportFromEnv { env } => json(self.import_from_env(&env)?),
+            Call::SyncList => json(self.sync_list()?),
+            Call::SyncShow { name } => json(self.sync_show(&name)?),
+            Call::SyncRun { name } => json(self.sync_run_one(&name)?),
+            Call::SyncHistory { name } => json(self.sync_history(&name, 100)?),
         }
     }
 }

@@ -45,9 +45,15 @@ pub fn parse_dialect(name: &str) -> AppResult<DialectKind> {
         .map_err(|e| AppError::BadInput(e.to_string()))
 }
 
-/// The whole state as a CREATE script: the plan from an empty state.
+/// The whole state as a CREATE script: the plan from the same catalogs and
+/// schemas with no tables (a plan runs inside one database, so it cannot
+/// create the catalog itself).
 fn ddl(kind: DialectKind, state: &State) -> AppResult<String> {
-    let p = plan(kind, &State::default(), state, &Facts::default())
+    let mut empty = state.clone();
+    for schema in empty.catalogs.iter_mut().flat_map(|c| c.schemas.iter_mut()) {
+        schema.tables.clear();
+    }
+    let p = plan(kind, &empty, state, &Facts::default())
         .map_err(|e| AppError::BadInput(e.to_string()))?;
     Ok(p.statements
         .iter()

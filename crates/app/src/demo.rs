@@ -1,7 +1,9 @@
-//! The demo workspace: a project "shop" with three snapshots made from real ops.
+//! The demo workspace: a project "shop" with three snapshots made from real
+//! ops, and three SQLite databases next to the workspace file serving as its
+//! dev, test and prod environments, deployed for real and holding a few rows.
 
-use crate::{App, AppError, AppResult};
-use chrono::{Duration, Utc};
+use crate::{App, AppError, AppResult, DeployOptions, EnvSettings};
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -16,23 +18,85 @@ pub struct DemoSummary {
     pub project: String,
     /// Snapshot versions, oldest first.
     pub versions: Vec<String>,
+    /// The demo environments in promotion order.
+    pub environments: Vec<DemoEnvironment>,
 }
 
-/// Creates the demo workspace at `path`. An existing file is replaced only with `force`.
+/// One demo environment.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoEnvironment {
+    /// Its name (`dev`, `test`, `prod`).
+    pub name: String,
+    /// The SQLite database file behind it.
+    pub database: PathBuf,
+    /// The snapshot version deployed there.
+    pub version: String,
+}
+
+/// The demo environments: name, protected, and the deployed version at the end.
+const ENVIRONMENTS: [(&str, bool, &str); 3] = [
+    ("dev", false, "1.0.0"),
+    ("test", false, "0.2.0"),
+    ("prod", true, "0.1.0"),
+];
+
+/// The SQLite database of a demo environment: `<workspace stem>-<env>.sqlite`
+/// next to the workspace file.
+fn database_path(workspace: &Path, env: &str) -> PathBuf {
+    let stem = workspace
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "demo".into());
+    workspace.with_file_name(format!("{stem}-{env}.sqlite"))
+}
+
+/// Removes a file and its SQLite companions, if they exist.
+fn remove_with_companions(path: &Path, suffixes: &[&str]) -> AppResult<()> {
+    for suffix in suffixes {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        if file.exists() {
+            std::fs::remove_file(&file).map_err(|e| AppError::io(&file, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates the demo workspace at `path`, with its environment databases
+/// next to it. Existing files are replaced only with `force`.
+///
+/// The deployments run on the app's own runtime, which cannot start inside
+/// another one; called from async code (a server, a test), the work moves to
+/// a plain thread of its own.
 pub fn create_demo(path: &Path, force: bool) -> AppResult<DemoSummary> {
-    if path.exists() {
-        if !force {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return std::thread::scope(|s| {
+            s.spawn(|| build_demo(path, force))
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+    }
+    build_demo(path, force)
+}
+
+fn build_demo(path: &Path, force: bool) -> AppResult<DemoSummary> {
+    let databases: Vec<PathBuf> = ENVIRONMENTS
+        .iter()
+        .map(|(env, _, _)| database_path(path, env))
+        .collect();
+    if !force {
+        if let Some(existing) = std::iter::once(&path.to_path_buf())
+            .chain(&databases)
+            .find(|p| p.exists())
+        {
             return Err(AppError::BadInput(format!(
                 "{} already exists: pass --force to replace it with a fresh demo workspace",
-                path.display()
+                existing.display()
             )));
         }
-        for suffix in ["", "-wal", "-shm"] {
-            let file = PathBuf::from(format!("{}{suffix}", path.display()));
-            if file.exists() {
-                std::fs::remove_file(&file).map_err(|e| AppError::io(&file, e))?;
-            }
-        }
+    }
+    remove_with_companions(path, &["", "-wal", "-shm"])?;
+    for db in &databases {
+        remove_with_companions(db, &["", "-wal", "-shm", "-journal"])?;
     }
     let mut app = App::open(path, "demo")?;
     let start = Utc::now() - Duration::days(30);
@@ -46,6 +110,7 @@ pub fn create_demo(path: &Path, force: bool) -> AppResult<DemoSummary> {
         let bump = if i == 2 { Bump::Major } else { Bump::Minor };
         app.snapshot_create(None, Some(bump), name, Some(comment), &tags)?;
     }
+    let environments = deploy_environments(&mut app, start, &databases)?;
     app.clock = None;
     Ok(DemoSummary {
         workspace: path.to_path_buf(),
@@ -55,7 +120,99 @@ pub fn create_demo(path: &Path, force: bool) -> AppResult<DemoSummary> {
             .into_iter()
             .map(|s| s.version)
             .collect(),
+        environments,
     })
+}
+
+/// Creates the environments and walks them through a realistic month: the
+/// first release everywhere (with a few rows each), the second to dev and
+/// promoted to test, the breaking 1.0.0 to dev only.
+fn deploy_environments(
+    app: &mut App,
+    start: DateTime<Utc>,
+    databases: &[PathBuf],
+) -> AppResult<Vec<DemoEnvironment>> {
+    for ((env, protected, _), db) in ENVIRONMENTS.iter().zip(databases) {
+        let connection = format!("shop-{env}");
+        let url = format!("sqlite:{}?mode=rwc", db.display());
+        app.connection_add(&connection, &url, None, None)?;
+        app.env_add(
+            env,
+            &connection,
+            &EnvSettings {
+                protected: *protected,
+                ..EnvSettings::default()
+            },
+        )?;
+    }
+    let confirm = |env: &str| DeployOptions {
+        confirm: Some(env.to_string()),
+        ..DeployOptions::default()
+    };
+    let at = |days: i64, hours: i64| Some(start + Duration::days(days) + Duration::hours(hours));
+    for (i, (env, _, _)) in ENVIRONMENTS.iter().enumerate() {
+        app.clock = at(2, 10 + 2 * i as i64);
+        app.deploy(env, Some("0.1.0"), &confirm(env))?;
+        app.insert_rows(&format!("shop-{env}"), &sample_rows(env))?;
+    }
+    app.clock = at(15, 9);
+    app.deploy("dev", Some("0.2.0"), &confirm("dev"))?;
+    app.clock = at(16, 14);
+    app.promote("dev", "test", &confirm("test"))?;
+    app.clock = at(29, 11);
+    app.deploy(
+        "dev",
+        Some("1.0.0"),
+        &DeployOptions {
+            allow_breaking: true,
+            ..confirm("dev")
+        },
+    )?;
+    Ok(ENVIRONMENTS
+        .iter()
+        .zip(databases)
+        .map(|((env, _, version), db)| DemoEnvironment {
+            name: env.to_string(),
+            database: db.clone(),
+            version: version.to_string(),
+        })
+        .collect())
+}
+
+/// A few customers, products and orders, different per environment so each
+/// database is recognisably its own.
+fn sample_rows(env: &str) -> Vec<String> {
+    let people = [
+        ("ada", "Ada Lovelace"),
+        ("alan", "Alan Turing"),
+        ("grace", "Grace Hopper"),
+    ];
+    let mut rows: Vec<String> = people
+        .iter()
+        .map(|(user, name)| {
+            format!("INSERT INTO customers (email, name) VALUES ('{user}@{env}.example', '{name}')")
+        })
+        .collect();
+    rows.push(
+        "INSERT INTO products (sku, title, price) VALUES \
+         ('MUG-01', 'Tide mug', 12.50), ('MAP-02', 'Tide chart', 29.00)"
+            .to_string(),
+    );
+    rows.push(
+        "INSERT INTO orders (customer_id, status) VALUES (1, 'paid'), (2, 'new'), (1, 'shipped')"
+            .to_string(),
+    );
+    rows
+}
+
+impl App {
+    /// Runs demo inserts against a connection, in one transaction.
+    fn insert_rows(&self, connection: &str, rows: &[String]) -> AppResult<()> {
+        let mut db = self.open_database(connection)?;
+        let result = self.block_on(db.execute(rows, true));
+        self.close_quietly(db);
+        result.map_err(|e| AppError::Database(format!("demo rows for {connection}: {e}")))
+    }
 }
 
 fn col(table: &str, name: &str, ty: serde_json::Value, nullable: bool) -> serde_json::Value {

@@ -19,8 +19,8 @@ pub enum AppError {
         index: usize,
         /// The op's name, e.g. `add_column`.
         op: String,
-        /// Why the reducer refused it.
-        source: tidemark_model::ModelError,
+        /// Why the reducer refused it (boxed: it is large and rare).
+        source: Box<tidemark_model::ModelError>,
     },
     /// A DDL file could not be turned into ops.
     #[error("{path}: {source}")]
@@ -38,6 +38,10 @@ pub enum AppError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A safety check stopped a deployment (drift, breaking statements); the
+    /// attempt is recorded in the history with this reason.
+    #[error("{0}")]
+    Refused(String),
     /// A live database could not be reached or refused a statement.
     #[error("{0}")]
     Database(String),
@@ -53,7 +57,10 @@ impl AppError {
     /// Whether the error is the user's input (exit code 2) rather than a failure (exit code 1).
     pub fn is_bad_input(&self) -> bool {
         match self {
-            AppError::BadInput(_) | AppError::OpRejected { .. } | AppError::Ddl { .. } => true,
+            AppError::BadInput(_)
+            | AppError::OpRejected { .. }
+            | AppError::Ddl { .. }
+            | AppError::Refused(_) => true,
             AppError::Store(e) => e.is_bad_input(),
             AppError::Io { .. }
             | AppError::Integrity(_)

@@ -7,22 +7,48 @@ pub mod api;
 mod compare;
 mod connections;
 mod demo;
+mod deploy;
 mod describe;
+mod envs;
 mod error;
 mod export;
+mod import_live;
+mod live;
+mod mapping;
+mod marker;
 mod ops;
 mod project;
+mod scan_config;
+mod scan_diff;
+mod scan_objects;
+mod scans;
 mod snapshots;
+mod sync;
 
 pub use compare::{parse_dialect, text_diff, Comparison, DiffLine};
 pub use connections::ConnectionCheck;
 pub use demo::{create_demo, DemoSummary};
+pub use deploy::{
+    DeployOptions, DeployOutcome, DeployResult, PlanPreview, PlanStep, SnapshotChoice,
+};
 pub use describe::describe_change;
+pub use envs::{EnvSettings, EnvStatus, StatusReport};
 pub use error::{AppError, AppResult};
 pub use export::{ExportSummary, ImportSummary};
+pub use import_live::LiveImport;
+pub use live::DriftReport;
+pub use marker::Marker;
 pub use ops::{AddedOps, DdlImportSummary};
 pub use project::ProjectInfo;
+pub use scan_config::{ConfigConnection, Labels, ScanConfig};
+pub use scans::{
+    parse_label_pairs, DiffDetail, DiffOutputOptions, IncrementalDiffReport, LabelReport,
+};
 pub use snapshots::{DiffReport, SnapshotRef, SnapshotSummary, VerifyReport, VerifyRow};
+pub use sync::{
+    format_sync_duration, parse_sync_duration, ProgressSink, SyncJobAdded, SyncJobDetail,
+    SyncJobInput, SyncJobSummary, SyncPhase, SyncProgress, SyncRunResult,
+};
 
 use chrono::{DateTime, Utc};
 use std::path::Path;

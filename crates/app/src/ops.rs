@@ -152,7 +152,7 @@ impl App {
                 reducer.apply(op).map_err(|source| AppError::OpRejected {
                     index: i + 1,
                     op: op.action.name().to_string(),
-                    source,
+                    source: Box::new(source),
                 })?;
             }
             tx.append_ops(&project.id, &ops)?;

@@ -92,7 +92,6 @@ pub struct DiffRow {
     /// One-line description.
     pub summary: String,
     /// safe / risky / breaking.
-    #[ts(type = "\"safe\" | \"risky\" | \"breaking\"")]
     pub severity: Severity,
     /// Why.
     pub reason: String,
@@ -109,7 +108,6 @@ pub struct DiffReport {
     /// The changes in order.
     pub changes: Vec<DiffRow>,
     /// The highest severity (safe when there are no changes).
-    #[ts(type = "\"safe\" | \"risky\" | \"breaking\"")]
     pub severity: Severity,
 }
 

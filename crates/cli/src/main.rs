@@ -1,8 +1,11 @@
 //! `tidemark` — the command-line front end. Every command is a thin call into
 //! `tidemark_app`; this file only parses arguments and prints results.
 
+mod envs;
 mod output;
+mod scans;
 mod serve;
+mod sync;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -42,8 +45,13 @@ enum Command {
     /// Create, list, show and verify snapshots.
     #[command(subcommand)]
     Snapshot(SnapshotCmd),
-    /// The changes between two snapshots (a version, or `working`).
+    /// The changes between two snapshots (a version, or `working`), or
+    /// `show` / `list` incremental diffs of scans.
     Diff(DiffArgs),
+    /// Record a metadata scan of a connection; `list` runs, `label` objects.
+    Scan(scans::ScanArgs),
+    /// Compare the last two scan runs of a connection and store the changes.
+    IncrementalDiff(scans::IncrementalDiffArgs),
     /// Add, list, test and remove named database connections.
     #[command(subcommand)]
     Connection(ConnectionCmd),
@@ -55,6 +63,12 @@ enum Command {
     },
     /// Serve the web UI and the API on http://127.0.0.1 (until Ctrl-C).
     Serve(serve::ServeArgs),
+    #[command(flatten)]
+    Envs(envs::EnvCommand),
+    /// Incremental data sync between databases: add, list, show, remove,
+    /// run, watch, history.
+    #[command(subcommand)]
+    Sync(sync::SyncCmd),
 }
 
 #[derive(Subcommand)]
@@ -101,13 +115,32 @@ enum OpCmd {
 }
 
 #[derive(Args)]
+#[command(group(
+    clap::ArgGroup::new("source")
+        .required(true)
+        .args(["sql", "env", "connection"])
+))]
 struct ImportArgs {
     /// A DDL file (CREATE TABLE, CREATE INDEX, ALTER TABLE … ADD CONSTRAINT).
-    #[arg(long, value_name = "FILE")]
-    sql: PathBuf,
+    #[arg(long, value_name = "FILE", requires = "dialect")]
+    sql: Option<PathBuf>,
     /// The dialect the file is written in.
-    #[arg(long, value_parser = ["postgres", "mysql", "sqlite", "sqlserver"])]
-    dialect: String,
+    #[arg(
+        long,
+        requires = "sql",
+        conflicts_with_all = ["env", "connection"],
+        value_parser = ["postgres", "mysql", "sqlite", "sqlserver"]
+    )]
+    dialect: Option<String>,
+    /// An environment whose drift from its deployed snapshot becomes ops.
+    #[arg(long)]
+    env: Option<String>,
+    /// A connection whose live schema becomes ops.
+    #[arg(long)]
+    connection: Option<String>,
+    /// With --connection: read only this schema (repeatable).
+    #[arg(long = "schema", value_name = "S", requires = "connection")]
+    schemas: Vec<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -146,13 +179,16 @@ enum SnapshotCmd {
 }
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 struct DiffArgs {
+    #[command(subcommand)]
+    command: Option<scans::DiffCmd>,
     /// From: a snapshot version or `working`.
-    #[arg(long)]
-    from: String,
+    #[arg(long, required = true)]
+    from: Option<String>,
     /// To: a snapshot version or `working`.
-    #[arg(long)]
-    to: String,
+    #[arg(long, required = true)]
+    to: Option<String>,
     /// Render the migration plan for this database.
     #[arg(long, value_parser = ["postgres", "mysql", "mariadb", "sqlite", "sqlserver", "databricks"])]
     dialect: Option<String>,
@@ -179,13 +215,22 @@ fn default_workspace() -> PathBuf {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TIDEMARK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if let Some(log) = scans::logging(&cli.command) {
+        if let Err(e) = scans::init_tracing(&log) {
+            Out::new(cli.json).error(&e);
+            return ExitCode::from(2);
+        }
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("TIDEMARK_LOG")
+                    // A sync's streaming read is long by design; sqlx would
+                    // report it as a slow statement on every run.
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx::query=error")),
+            )
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let out = Out::new(cli.json);
     let workspace = cli.workspace.clone().unwrap_or_else(default_workspace);
     match run(cli.command, &workspace, &out) {
@@ -264,10 +309,19 @@ fn run(command: Command, workspace: &Path, out: &Out) -> anyhow::Result<ExitCode
             out.added_ops(&app.add_ops_json(&text)?);
         }
         Command::Ops => out.ops(&open(workspace)?.uncommitted_ops()?),
-        Command::Import(args) => {
-            let mut app = open(workspace)?;
-            out.ddl_import(&app.import_sql(&args.sql, &args.dialect)?);
-        }
+        Command::Import(args) => match (&args.sql, &args.dialect, &args.env, &args.connection) {
+            (Some(sql), Some(dialect), _, _) => {
+                let mut app = open(workspace)?;
+                out.ddl_import(&app.import_sql(sql, dialect)?);
+            }
+            (_, _, Some(env), _) => envs::import_env(workspace, env, out)?,
+            (_, _, _, Some(connection)) => {
+                envs::import_connection(workspace, connection, &args.schemas, out)?
+            }
+            _ => unreachable!("clap requires one of --sql (with --dialect), --env, --connection"),
+        },
+        Command::Envs(cmd) => return envs::run(cmd, workspace, out),
+        Command::Sync(cmd) => return sync::run(cmd, workspace, out),
         Command::Snapshot(cmd) => {
             let mut app = open(workspace)?;
             match cmd {
@@ -306,9 +360,17 @@ fn run(command: Command, workspace: &Path, out: &Out) -> anyhow::Result<ExitCode
                 }
             }
         }
+        Command::Scan(args) => scans::run_scan(args, workspace, out)?,
+        Command::IncrementalDiff(args) => scans::run_incremental_diff(args, workspace, out)?,
+        Command::Diff(DiffArgs {
+            command: Some(cmd), ..
+        }) => scans::run_diff_cmd(cmd, workspace, out)?,
         Command::Diff(args) => {
             let app = open(workspace)?;
-            let (from, to) = (SnapshotRef::parse(&args.from), SnapshotRef::parse(&args.to));
+            let (Some(from), Some(to)) = (&args.from, &args.to) else {
+                unreachable!("clap requires --from and --to without a subcommand")
+            };
+            let (from, to) = (SnapshotRef::parse(from), SnapshotRef::parse(to));
             match &args.dialect {
                 None => out.diff(&app.diff(&from, &to)?),
                 Some(dialect) => {

@@ -55,6 +55,11 @@ impl Out {
         Out { json }
     }
 
+    /// Whether results are printed as JSON (`--json`).
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
     fn emit<T: Serialize>(&self, value: &T, human: impl FnOnce()) {
         if self.json {
             println!(
@@ -132,6 +137,9 @@ impl Out {
                 s.project,
                 s.versions.join(", ")
             );
+            for e in &s.environments {
+                println!("  {} at {}: {}", e.name, e.version, e.database.display());
+            }
         });
     }
 

@@ -38,10 +38,7 @@ fn default_ui_dir() -> PathBuf {
 
 /// Serves `workspace` until Ctrl-C.
 pub fn run(args: ServeArgs, workspace: &Path) -> anyhow::Result<()> {
-    let mut opts = ServeOptions::new(
-        workspace,
-        args.ui_dir.unwrap_or_else(default_ui_dir),
-    );
+    let mut opts = ServeOptions::new(workspace, args.ui_dir.unwrap_or_else(default_ui_dir));
     opts.port = args.port;
     if let Some(bind) = args.bind {
         // Passing --bind is the explicit opt-in to a non-loopback address.

@@ -21,6 +21,7 @@ mod sqlite;
 mod sqlserver;
 mod sqltext;
 mod table_stats;
+pub mod transfer;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

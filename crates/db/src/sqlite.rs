@@ -568,13 +568,25 @@ fn read_tables(conn: &mut Connection) -> Result<Vec<RawTable>, ReadError> {
             }
         }
 
-        for mut fk in fks_by_table.remove(name).unwrap_or_default() {
-            fk.name = parsed
-                .named_fks
-                .iter()
-                .find(|(_, c)| c == &fk.columns)
-                .map(|(n, _)| n.clone())
-                .unwrap_or_else(|| format!("{name}_{}_fkey", fk.columns.join("_")));
+        // pragma_foreign_key_list numbers keys from the last one declared,
+        // so reversed they line up with the declarations in the text; two
+        // keys over the same columns keep their own names that way.
+        let mut used_fk_names: HashSet<String> = HashSet::new();
+        let fks = fks_by_table.remove(name).unwrap_or_default();
+        for (k, mut fk) in fks.into_iter().rev().enumerate() {
+            let declared = parsed
+                .foreign_keys
+                .get(k)
+                .filter(|(_, c)| *c == fk.columns)
+                .and_then(|(n, _)| n.clone());
+            fk.name = match declared {
+                Some(n) => n,
+                None => unique_name(
+                    &used_fk_names,
+                    format!("{name}_{}_fkey", fk.columns.join("_")),
+                ),
+            };
+            used_fk_names.insert(fk.name.clone());
             raw.foreign_keys.push(fk);
         }
     }
@@ -609,7 +621,8 @@ struct ParsedCreate {
     without_rowid: bool,
     checks: Vec<ParsedCheck>,
     named_uniques: Vec<(String, Vec<String>)>,
-    named_fks: Vec<(String, Vec<String>)>,
+    /// Every foreign key in declaration order: its name, if given, and columns.
+    foreign_keys: Vec<(Option<String>, Vec<String>)>,
 }
 
 /// Words that start a column or table constraint; a pending
@@ -703,9 +716,7 @@ fn parse_constraints(
         } else if t.is_word("FOREIGN") {
             // FOREIGN KEY (cols) REFERENCES …
             if let Some((o, c)) = group_after(i + 2) {
-                if let Some(n) = name {
-                    out.named_fks.push((n, names_in(o, c)));
-                }
+                out.foreign_keys.push((name, names_in(o, c)));
                 i = c + 1;
                 // Skip the REFERENCES clause so it is not read as a column one.
                 while i < to && !tokens[i].is_word("REFERENCES") {
@@ -715,8 +726,8 @@ fn parse_constraints(
                 continue;
             }
         } else if t.is_word("REFERENCES") {
-            if let (Some(n), Some(c)) = (name, &column) {
-                out.named_fks.push((n, vec![c.clone()]));
+            if let Some(c) = &column {
+                out.foreign_keys.push((name, vec![c.clone()]));
             }
         } else if t.is_word("CHECK") {
             if let Some((o, c)) = group_after(i + 1) {
@@ -819,10 +830,10 @@ mod tests {
             ]
         );
         assert_eq!(
-            parsed.named_fks,
+            parsed.foreign_keys,
             vec![
-                ("order_cust_fk".to_string(), vec!["cust".to_string()]),
-                ("ab_fk".to_string(), vec!["a".to_string(), "b".to_string()]),
+                (Some("order_cust_fk".to_string()), vec!["cust".to_string()]),
+                (Some("ab_fk".to_string()), vec!["a".to_string(), "b".to_string()]),
             ]
         );
     }

@@ -212,3 +212,38 @@ pub(crate) fn sqlite(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<TableS
     }
     Ok(stats)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_counts_small_files_and_prefers_analyze_statistics() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE a (id integer PRIMARY KEY, v text);
+             CREATE INDEX a_v ON a (v);
+             CREATE TABLE b (id integer);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)
+             INSERT INTO a (v) SELECT 'x' || i FROM n;",
+        )
+        .unwrap();
+        let stats = sqlite(&conn).unwrap();
+        let rows: Vec<(&str, Option<u64>)> = stats
+            .iter()
+            .map(|s| (s.table.table.as_str(), s.estimated_rows))
+            .collect();
+        assert_eq!(rows, [("a", Some(40)), ("b", Some(0))]);
+        assert!(stats
+            .iter()
+            .all(|s| s.table.schema == "main" && s.created_at.is_none()));
+
+        // After ANALYZE the stored estimate is used (and stays after more rows).
+        conn.execute_batch("ANALYZE; INSERT INTO a (v) VALUES ('late');")
+            .unwrap();
+        let stats = sqlite(&conn).unwrap();
+        assert_eq!(stats[0].estimated_rows, Some(40));
+        // sqlite_stat1 itself is not a user table.
+        assert_eq!(stats.len(), 2);
+    }
+}

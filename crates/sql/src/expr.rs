@@ -258,14 +258,22 @@ const RESERVED_MORE: [&str; 8] = [
     "unique", "update", "using", "values", "when", "where", "with", "offset",
 ];
 
-fn is_plain_name(name: &str) -> bool {
+/// Words of the lists above that PostgreSQL treats as unreserved keywords:
+/// it prints them bare in the expressions it reports (`quote_ident('key')`
+/// is `key`), so a quoted `"key"` must compare equal to a bare `key`.
+const POSTGRES_UNRESERVED: [&str; 8] = [
+    "alter", "by", "delete", "drop", "index", "insert", "key", "update",
+];
+
+fn is_plain_name(kind: DialectKind, name: &str) -> bool {
     let mut chars = name.chars();
-    chars
+    let shaped = chars
         .next()
         .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !RESERVED.contains(&name)
-        && !RESERVED_MORE.contains(&name)
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let reserved = RESERVED.contains(&name) || RESERVED_MORE.contains(&name);
+    shaped
+        && (!reserved || (kind == DialectKind::Postgres && POSTGRES_UNRESERVED.contains(&name)))
 }
 
 /// The canonical tokens of an expression, or `None` if it does not lex.
@@ -279,7 +287,7 @@ pub(crate) fn canonical_tokens(kind: DialectKind, text: &str) -> Option<Vec<Tok>
                     // Every other dialect matches names without regard to case.
                     *name = name.to_lowercase();
                 }
-                if is_plain_name(name) {
+                if is_plain_name(kind, name) {
                     *t = Tok::Word(name.clone());
                 }
             }
@@ -289,6 +297,14 @@ pub(crate) fn canonical_tokens(kind: DialectKind, text: &str) -> Option<Vec<Tok>
         }
     }
     if kind == DialectKind::Mysql {
+        // One spelling per string: MariaDB reports 'x''y' as 'x\'y'.
+        for t in toks.iter_mut() {
+            if let Tok::Str(lit) = t {
+                if let Some(value) = mysql_string_value(lit) {
+                    *lit = format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"));
+                }
+            }
+        }
         // Character set introducers (`_utf8mb4'abc'`) as MySQL reports defaults.
         let mut i = 0;
         while i + 1 < toks.len() {
@@ -302,6 +318,40 @@ pub(crate) fn canonical_tokens(kind: DialectKind, text: &str) -> Option<Vec<Tok>
     }
     while simplify(&mut toks) {}
     Some(toks)
+}
+
+/// The value of a plain MySQL string literal (`'…'` or `"…"`, no prefix):
+/// doubled quotes and backslash escapes decoded.
+fn mysql_string_value(lit: &str) -> Option<String> {
+    let quote = lit.chars().next().filter(|q| *q == '\'' || *q == '"')?;
+    let inner = lit.get(1..lit.len().checked_sub(1)?)?;
+    let mut value = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next()? {
+                '0' => value.push('\0'),
+                'b' => value.push('\u{8}'),
+                'n' => value.push('\n'),
+                'r' => value.push('\r'),
+                't' => value.push('\t'),
+                'Z' => value.push('\u{1a}'),
+                // Kept with their backslash, for LIKE patterns.
+                e @ ('%' | '_') => {
+                    value.push('\\');
+                    value.push(e);
+                }
+                other => value.push(other),
+            }
+        } else if c == quote {
+            // A doubled quote; the lexer ends the literal at a lone one.
+            chars.next();
+            value.push(c);
+        } else {
+            value.push(c);
+        }
+    }
+    Some(value)
 }
 
 /// The canonical spelling of an expression; text that does not lex is only
@@ -474,14 +524,20 @@ mod tests {
         assert_eq!(c(pg, "status IN ('a','b')"), "status in ('a', 'b')");
         assert_eq!(c(pg, "lower( \"email\" )"), "lower(email)");
         assert_eq!(c(pg, "\"Email\" <> ''"), "\"Email\" <> ''");
+        // PostgreSQL prints unreserved keywords bare and reserved ones quoted.
+        assert_eq!(c(pg, "\"key\" >= 0"), "key >= 0");
+        assert_eq!(c(pg, "\"order\" >= 0"), "\"order\" >= 0");
         assert_eq!(
             c(DialectKind::SqlServer, "([a]>=(0) AND [b]<>N'x')"),
             "a >= 0 and b <> n'x'"
         );
         assert_eq!(
             c(DialectKind::Mysql, "`select` = 'it\\'s'"),
-            "`select` = 'it\\'s'"
+            "`select` = 'it''s'"
         );
+        // MariaDB reports 'x''y' as 'x\'y'; a backslash stays doubled.
+        assert_eq!(c(DialectKind::Mysql, "'x\\'y'"), c(DialectKind::Mysql, "'x''y'"));
+        assert_eq!(c(DialectKind::Mysql, "\"a\\\\b\""), "'a\\\\b'");
     }
 
     #[test]

@@ -28,6 +28,9 @@ struct Rules {
     fk_indexes: bool,
     /// A unique index over plain columns is the same object as a unique constraint.
     unique_index_is_constraint: bool,
+    /// One index per distinct column list: a unique constraint that repeats
+    /// an earlier one's columns, or the primary key's, is not stored.
+    one_index_per_columns: bool,
     schema_comments: bool,
     comments: bool,
     properties: bool,
@@ -46,6 +49,7 @@ fn rules(kind: DialectKind) -> Rules {
         restrict_is_no_action: false,
         fk_indexes: false,
         unique_index_is_constraint: false,
+        one_index_per_columns: false,
         schema_comments: true,
         comments: true,
         properties: false,
@@ -73,6 +77,7 @@ fn rules(kind: DialectKind) -> Rules {
         },
         DialectKind::Sqlite => Rules {
             pk_name: Some(""),
+            one_index_per_columns: true,
             schema_comments: false,
             comments: false,
             // SQLite lets NULL into a non-integer primary key.
@@ -209,6 +214,27 @@ fn table<D: Dialect + ?Sized>(d: &D, r: &Rules, t: &Table) -> Table {
     } else {
         Vec::new()
     };
+    if r.one_index_per_columns {
+        // SQLite keeps the first of several UNIQUE constraints over the same
+        // column list, and none over the primary key's columns unless that
+        // key is the rowid itself (a lone INTEGER column, which has no index).
+        let rowid_key = primary_key.as_ref().is_some_and(|pk| match pk.columns.as_slice() {
+            [only] => columns
+                .iter()
+                .any(|c| &c.name == only && c.data_type == DataType::Integer),
+            _ => false,
+        });
+        let mut stored: Vec<Vec<String>> = primary_key
+            .iter()
+            .filter(|_| !rowid_key)
+            .map(|pk| pk.columns.clone())
+            .collect();
+        uniques.retain(|u| {
+            let first = !stored.contains(&u.columns);
+            stored.push(u.columns.clone());
+            first
+        });
+    }
     // The unique index a database builds behind a key is the key itself.
     indexes.retain(|i| {
         let backs = |name: &str, cols: &[String]| {
@@ -262,14 +288,16 @@ fn table<D: Dialect + ?Sized>(d: &D, r: &Rules, t: &Table) -> Table {
         })
         .collect();
     if r.fk_indexes {
-        // MySQL's own index for a key, named after the key (or its first
-        // column when the key had no name).
+        // MySQL keeps an index over a foreign key's columns for as long as
+        // the key exists: its own, named after the key (or the key's first
+        // column), or one it took over. MariaDB renames its own index after
+        // the newest key over the same columns, and neither server lets the
+        // index go while a key needs it, so such an index is implied by the
+        // key whatever its name.
         indexes.retain(|i| {
-            !foreign_keys.iter().any(|fk| {
-                !i.unique
-                    && i.columns == fk.columns
-                    && (i.name == fk.name || Some(&i.name) == fk.columns.first())
-            })
+            !foreign_keys
+                .iter()
+                .any(|fk| !i.unique && i.columns == fk.columns)
         });
     }
     uniques.sort_by(|a, b| a.name.cmp(&b.name));
@@ -382,12 +410,29 @@ fn default_value(kind: DialectKind, r: &Rules, expr: &str, ty: &DataType) -> Opt
         | DataType::BigInt
         | DataType::Decimal { .. }
         | DataType::Real
-        | DataType::Double => match unquoted {
+        | DataType::Double => match (unquoted, toks.as_slice()) {
             // '0' and 0 are the same default for a number column.
-            Some(n) if number(&n) && !toks_is_bits(&toks) => Some(n),
+            (Some(n), _) if number(&n) && !toks_is_bits(&toks) => Some(plain_number(&n)),
+            (None, [Tok::Num(n)]) => Some(plain_number(n)),
             _ => Some(join(kind, &toks)),
         },
         _ => Some(join(kind, &toks)),
+    }
+}
+
+/// A decimal number without trailing zeros after the point: MariaDB reports
+/// the default `0` of a `decimal(10,2)` column as `0.00`.
+fn plain_number(n: &str) -> String {
+    match n.split_once('.') {
+        Some((whole, fraction)) if fraction.bytes().all(|b| b.is_ascii_digit()) => {
+            let fraction = fraction.trim_end_matches('0');
+            if fraction.is_empty() {
+                whole.to_string()
+            } else {
+                format!("{whole}.{fraction}")
+            }
+        }
+        _ => n.to_string(),
     }
 }
 

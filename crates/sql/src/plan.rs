@@ -24,7 +24,7 @@ use crate::dialect::sqlserver::SqlServer;
 use crate::dialect::{dialect, DialectKind, RenderedStatement};
 use crate::error::SqlError;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use tidemark_model::{
     assess, diff, Assessment, Change, Facts, ForeignKey, QualifiedName, Severity, State, Table,
@@ -218,8 +218,11 @@ enum UnitKind {
     Rebuild(QualifiedName),
     /// All changes to one column that MySQL or SQL Server make in one go.
     Column(QualifiedName, String),
-    /// A foreign key between dropped tables that reference each other.
-    CycleKey(Box<Change>),
+    /// A statement the plan adds for the member change: a foreign key
+    /// between dropped tables that reference each other, a rename through a
+    /// temporary name, or a foreign key dropped and added again around the
+    /// key it depends on.
+    Extra(Box<Change>),
 }
 
 #[derive(Debug, Clone)]
@@ -397,10 +400,32 @@ fn units(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) -> Vec<
                 .map(|&m| phase_of(&changes[m]).1)
                 .min()
                 .unwrap_or(1);
+            let identity = members.iter().find_map(|&m| match &changes[m] {
+                Change::SetColumnIdentity { identity, .. } => Some(*identity),
+                _ => None,
+            });
+            let key = match identity {
+                // MySQL wants an AUTO_INCREMENT column to be a key already…
+                Some(true) if kind == DialectKind::Mysql && adds_primary_key(changes, table) => {
+                    (phase::ADD_CONSTRAINT, 0, 1, i)
+                }
+                // … and will not drop the key while the column is one.
+                // Before the renames, names are the from-state ones: only
+                // when nothing here is renamed is the statement valid there.
+                Some(false)
+                    if kind == DialectKind::Mysql
+                        && drops_primary_key(changes, table)
+                        && ctx.renames().table_back(table) == *table
+                        && !ctx.renames().column_renamed(table, column) =>
+                {
+                    (phase::DROP_CONSTRAINT, 1, usize::MAX, i)
+                }
+                _ => (phase::ALTER_COLUMN, step, 0, i),
+            };
             units.push(Unit {
                 members,
                 kind: UnitKind::Column(table.clone(), column.to_string()),
-                key: (phase::ALTER_COLUMN, step, 0, i),
+                key,
             });
         }
     }
@@ -471,7 +496,7 @@ fn units(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) -> Vec<
                 if &target != table && cycle.iter().any(|&o| dropped[o].1 == target) && !explicit {
                     units.push(Unit {
                         members: vec![*i],
-                        kind: UnitKind::CycleKey(Box::new(Change::DropForeignKey {
+                        kind: UnitKind::Extra(Box::new(Change::DropForeignKey {
                             table: table.clone(),
                             foreign_key: fk.clone(),
                         })),
@@ -482,11 +507,118 @@ fn units(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) -> Vec<
         }
     }
 
+    if matches!(
+        kind,
+        DialectKind::Postgres | DialectKind::Mysql | DialectKind::SqlServer
+    ) {
+        units.extend(rebound_keys(kind, changes, ctx));
+    }
+
+    // Renames: one that takes a name another rename gives up runs after it;
+    // renames that swap names (a cycle) go through temporary names, out
+    // before every other rename and back in after them.
+    let mut rename_rank: HashMap<usize, usize> = HashMap::new();
+    let mut groups: Vec<(u8, Vec<(usize, &str, &str)>)> = Vec::new();
+    let mut group_keys: Vec<(QualifiedName, bool)> = Vec::new();
+    for (i, c) in changes.iter().enumerate() {
+        let (key, from, to) = match c {
+            Change::RenameColumn { table, from, to } => ((table.clone(), true), from, to),
+            Change::RenameTable { from, to } => (
+                (
+                    QualifiedName {
+                        name: String::new(),
+                        ..from.clone()
+                    },
+                    false,
+                ),
+                &from.name,
+                to,
+            ),
+            _ => continue,
+        };
+        let g = match group_keys.iter().position(|k| *k == key) {
+            Some(g) => g,
+            None => {
+                group_keys.push(key);
+                groups.push((phase_of(c).0, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        groups[g].1.push((i, from.as_str(), to.as_str()));
+    }
+    for (phase, list) in &groups {
+        let (order, cycle) = rename_order(list);
+        for (rank, &k) in order.iter().enumerate() {
+            rename_rank.insert(list[k].0, rank);
+        }
+        for &k in &cycle {
+            let (i, from, to) = list[k];
+            grouped[i] = true;
+            let temporary = format!("tidemark_tmp_{i}");
+            let (out, back) = match &changes[i] {
+                Change::RenameColumn { table, .. } => (
+                    Change::RenameColumn {
+                        table: table.clone(),
+                        from: from.to_string(),
+                        to: temporary.clone(),
+                    },
+                    Change::RenameColumn {
+                        table: table.clone(),
+                        from: temporary,
+                        to: to.to_string(),
+                    },
+                ),
+                Change::RenameTable { from: old, .. } => (
+                    Change::RenameTable {
+                        from: old.clone(),
+                        to: temporary.clone(),
+                    },
+                    Change::RenameTable {
+                        from: QualifiedName {
+                            name: temporary,
+                            ..old.clone()
+                        },
+                        to: to.to_string(),
+                    },
+                ),
+                _ => unreachable!("only renames are grouped here"),
+            };
+            units.push(Unit {
+                members: vec![i],
+                kind: UnitKind::Extra(Box::new(out)),
+                key: (*phase, 0, 0, i),
+            });
+            units.push(Unit {
+                members: vec![i],
+                kind: UnitKind::Extra(Box::new(back)),
+                key: (*phase, 2, 0, i),
+            });
+        }
+    }
+
+    // SQLite and MySQL refuse to drop a table's last column, so a table that
+    // loses every column it had drops them after its new ones are added.
+    let emptied: HashSet<&QualifiedName> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::DropColumn { table, .. } => Some(table),
+            _ => None,
+        })
+        .filter(|&table| {
+            let drops = changes
+                .iter()
+                .filter(|c| matches!(c, Change::DropColumn { table: t, .. } if t == table))
+                .count();
+            ctx.from_table(table)
+                .is_some_and(|t| t.columns.len() == drops)
+        })
+        .collect();
+
     for (i, c) in changes.iter().enumerate() {
         if grouped[i] {
             continue;
         }
-        let (p, step) = phase_of(c);
+        let (mut p, mut step) = phase_of(c);
         let rank = match c {
             Change::AddTable { .. } => add_order.iter().position(|&k| added[k].0 == i).unwrap_or(0),
             Change::DropTable { .. } => drop_order
@@ -494,6 +626,14 @@ fn units(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) -> Vec<
                 .position(|&k| dropped[k].0 == i)
                 .unwrap_or(0),
             Change::AddColumn { position, .. } => *position,
+            Change::RenameColumn { .. } | Change::RenameTable { .. } => {
+                step = 1;
+                rename_rank.get(&i).copied().unwrap_or(0)
+            }
+            Change::DropColumn { table, .. } if emptied.contains(table) => {
+                (p, step) = (phase::ADD_COLUMN, 1);
+                0
+            }
             _ => 0,
         };
         units.push(Unit {
@@ -503,6 +643,152 @@ fn units(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) -> Vec<
         });
     }
     units.sort_by_key(|u| u.key);
+    units
+}
+
+/// Whether a plan adds a primary key to a table (to-state name).
+fn adds_primary_key(changes: &[Change], table: &QualifiedName) -> bool {
+    changes
+        .iter()
+        .any(|c| matches!(c, Change::AddPrimaryKey { table: t, .. } if t == table))
+}
+
+/// Whether a plan drops the primary key of a table (from-state name).
+fn drops_primary_key(changes: &[Change], table: &QualifiedName) -> bool {
+    changes
+        .iter()
+        .any(|c| matches!(c, Change::DropPrimaryKey { table: t, .. } if t == table))
+}
+
+/// The order of renames within one table (or schema) such that no rename
+/// takes a name before another rename has given it up, as indexes into
+/// `renames` (`(change, from, to)`), and the renames left in cycles.
+fn rename_order(renames: &[(usize, &str, &str)]) -> (Vec<usize>, Vec<usize>) {
+    let n = renames.len();
+    let mut placed = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    // Rename i waits for rename j when it takes the name j gives up.
+    while let Some(i) =
+        (0..n).find(|&i| !placed[i] && (0..n).all(|j| placed[j] || renames[j].1 != renames[i].2))
+    {
+        placed[i] = true;
+        order.push(i);
+    }
+    // Names are unique, so what is left is made of whole cycles.
+    let cycle = (0..n).filter(|&i| !placed[i]).collect();
+    (order, cycle)
+}
+
+/// A foreign key depends on the one primary key or unique constraint it was
+/// created against (PostgreSQL records which; MySQL and SQL Server refuse to
+/// drop an index a key needs), even when another key covers the same
+/// columns. MySQL also needs an index on the referencing side that starts
+/// with the key's columns, and will not drop the last one. When a plan
+/// drops such a key or index but keeps the foreign key, the foreign key is
+/// dropped before it and added again at the end, where it finds the key
+/// that remains (MySQL builds a referencing index of its own if needed).
+fn rebound_keys(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) -> Vec<Unit> {
+    // (from-state table, index or constraint name) of everything dropped;
+    // an empty name stands for the primary key.
+    let dropped: Vec<(&QualifiedName, &str)> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::DropPrimaryKey { table, .. } => Some((table, "")),
+            Change::DropUnique { table, constraint } => Some((table, constraint.name.as_str())),
+            Change::DropIndex { table, index } => Some((table, index.name.as_str())),
+            _ => None,
+        })
+        .collect();
+    let mut units = Vec::new();
+    let mut seen: HashSet<(QualifiedName, String)> = HashSet::new();
+    let mut rebind = |i: usize, child: &QualifiedName, fk: &ForeignKey, units: &mut Vec<Unit>| {
+        let handled = changes.iter().any(|other| match other {
+            Change::DropTable { table, .. } => table == child,
+            Change::DropForeignKey { table, foreign_key } => {
+                table == child && foreign_key.name == fk.name
+            }
+            _ => false,
+        });
+        if handled || !seen.insert((child.clone(), fk.name.clone())) {
+            return;
+        }
+        let to_child = ctx.renames().table_forward(child);
+        let Some(kept) = ctx
+            .to_table(&to_child)
+            .and_then(|t| t.foreign_keys.iter().find(|k| k.name == fk.name))
+        else {
+            return;
+        };
+        units.push(Unit {
+            members: vec![i],
+            kind: UnitKind::Extra(Box::new(Change::DropForeignKey {
+                table: child.clone(),
+                foreign_key: fk.clone(),
+            })),
+            key: (phase::DROP_FK, 2, 0, i),
+        });
+        units.push(Unit {
+            members: vec![i],
+            kind: UnitKind::Extra(Box::new(Change::AddForeignKey {
+                table: to_child,
+                foreign_key: kept.clone(),
+            })),
+            key: (phase::ADD_FK, 1, 0, i),
+        });
+    };
+    for (i, c) in changes.iter().enumerate() {
+        let (table, columns, key) = match c {
+            Change::DropPrimaryKey { table, key } => (table, &key.columns, true),
+            Change::DropUnique { table, constraint } => (table, &constraint.columns, true),
+            Change::DropIndex { table, index } => (table, &index.columns, false),
+            _ => continue,
+        };
+        // Keys that reference the dropped key.
+        let catalogs = ctx
+            .from_state()
+            .catalogs
+            .iter()
+            .filter(|cat| cat.name == table.catalog);
+        for schema in catalogs.flat_map(|cat| &cat.schemas) {
+            for t in &schema.tables {
+                let child = QualifiedName {
+                    catalog: table.catalog.clone(),
+                    schema: schema.name.clone(),
+                    name: t.name.clone(),
+                };
+                for fk in &t.foreign_keys {
+                    if key
+                        && fk.references.schema == table.schema
+                        && fk.references.table == table.name
+                        && fk.ref_columns == *columns
+                    {
+                        rebind(i, &child, fk, &mut units);
+                    }
+                }
+            }
+        }
+        // MySQL: keys of the table itself that the dropped index served.
+        let Some(own) = ctx.from_table(table).filter(|_| kind == DialectKind::Mysql) else {
+            continue;
+        };
+        for fk in &own.foreign_keys {
+            if !columns.starts_with(&fk.columns) {
+                continue;
+            }
+            let serves = |name: &str, cols: &[String]| {
+                cols.starts_with(&fk.columns) && !dropped.contains(&(table, name))
+            };
+            let still_served = own
+                .primary_key
+                .iter()
+                .any(|k| serves("", &k.columns))
+                || own.uniques.iter().any(|u| serves(&u.name, &u.columns))
+                || own.indexes.iter().any(|x| serves(&x.name, &x.columns));
+            if !still_served {
+                rebind(i, table, fk, &mut units);
+            }
+        }
+    }
     units
 }
 
@@ -550,7 +836,7 @@ fn build(
                 let r = d.render_change(lead_change, &ctx)?;
                 (r.statements, r.note, String::new())
             }
-            UnitKind::CycleKey(change) => {
+            UnitKind::Extra(change) => {
                 let r = d.render_change(change, &ctx)?;
                 (r.statements, None, String::new())
             }

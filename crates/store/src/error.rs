@@ -64,6 +64,35 @@ pub enum StoreError {
     #[error("no connection named {0}: see `tidemark connection list`")]
     UnknownConnection(String),
 
+    /// An environment with this name already exists in the project.
+    #[error("an environment named {0} already exists: pick another name or `tidemark env remove {0}` first")]
+    EnvironmentExists(String),
+
+    /// The project has no environment with this name.
+    #[error("no environment named {0}: see `tidemark env list`")]
+    UnknownEnvironment(String),
+
+    /// Another live process is deploying to the environment.
+    #[error("environment {environment} is being deployed by process {pid} on {host} since {since}: wait for it to finish and run the command again")]
+    EnvironmentLocked {
+        /// The environment.
+        environment: String,
+        /// The holder's process id.
+        pid: u32,
+        /// The holder's host.
+        host: String,
+        /// When the holder took the lock (RFC 3339).
+        since: String,
+    },
+
+    /// A sync job with this name already exists.
+    #[error("a sync job named {0} already exists: pick another name or `tidemark sync remove {0}` first")]
+    SyncJobExists(String),
+
+    /// No sync job has this name.
+    #[error("no sync job named {0}: see `tidemark sync list`")]
+    UnknownSyncJob(String),
+
     /// No current project has been chosen.
     #[error("no current project: run `tidemark project new NAME` or `tidemark project use NAME`")]
     NoCurrentProject,
@@ -180,6 +209,10 @@ impl StoreError {
                 | StoreError::UnknownProjectId(_)
                 | StoreError::ConnectionExists(_)
                 | StoreError::UnknownConnection(_)
+                | StoreError::SyncJobExists(_)
+                | StoreError::UnknownSyncJob(_)
+                | StoreError::EnvironmentExists(_)
+                | StoreError::UnknownEnvironment(_)
                 | StoreError::NoCurrentProject
                 | StoreError::DuplicateOp(_)
                 | StoreError::DuplicateVersion(_)
@@ -192,7 +225,12 @@ impl StoreError {
     /// Whether running the same command again may succeed, because another
     /// process got in the way rather than anything being wrong.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Conflict { .. } | StoreError::Busy { .. })
+        matches!(
+            self,
+            StoreError::Conflict { .. }
+                | StoreError::Busy { .. }
+                | StoreError::EnvironmentLocked { .. }
+        )
     }
 }
 

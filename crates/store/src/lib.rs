@@ -24,14 +24,23 @@
 //! every query. Writes exist only on [`WriteTx`], inside [`Workspace::write`].
 
 mod connections;
+mod environments;
 mod error;
 mod read;
+mod scans;
+mod sync;
 mod workspace;
 mod write;
 
 pub use connections::{Connection, PasswordSource};
+pub use environments::{DeployLock, Deployment, DeploymentAction, DeploymentStatus, Environment};
 pub use error::{Result, SnapshotFault, StoreError};
 pub use read::ReadView;
+pub use scans::{
+    AssetType, ChangeCounts, ChangeTally, ChangeType, DiffChange, DiffFormat, DiffRun, DiffStatus,
+    ScanLabel, ScanObject, ScanRun, ScanStatus,
+};
+pub use sync::{SyncCheckpointMirror, SyncJobRow, SyncRunRow};
 pub use workspace::{Workspace, APPLICATION_ID, BUSY_TIMEOUT, SCHEMA_VERSION};
 pub use write::WriteTx;
 

@@ -6,6 +6,7 @@ import type { ForeignKey } from "./ForeignKey";
 import type { Index } from "./Index";
 import type { PrimaryKey } from "./PrimaryKey";
 import type { QualifiedName } from "./QualifiedName";
+import type { Severity } from "./Severity";
 import type { Table } from "./Table";
 import type { UniqueConstraint } from "./UniqueConstraint";
 
@@ -20,7 +21,7 @@ summary: string,
 /**
  * safe / risky / breaking.
  */
-severity: "safe" | "risky" | "breaking", 
+severity: Severity, 
 /**
  * Why.
  */

@@ -212,14 +212,11 @@ impl TableInfo {
     /// The column named `name` (exact match first, then case-insensitive,
     /// since MySQL and SQLite compare column names case-insensitively).
     pub fn column(&self, name: &str) -> Option<&ColumnInfo> {
-        self.columns
-            .iter()
-            .find(|c| c.name == name)
-            .or_else(|| {
-                self.columns
-                    .iter()
-                    .find(|c| c.name.eq_ignore_ascii_case(name))
-            })
+        self.columns.iter().find(|c| c.name == name).or_else(|| {
+            self.columns
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(name))
+        })
     }
 
     /// Whether some unique key consists of exactly these columns (in any
@@ -228,9 +225,7 @@ impl TableInfo {
         let wanted: HashSet<String> = columns.iter().map(|c| c.to_ascii_lowercase()).collect();
         self.unique_keys.iter().any(|key| {
             key.len() == wanted.len()
-                && key
-                    .iter()
-                    .all(|c| wanted.contains(&c.to_ascii_lowercase()))
+                && key.iter().all(|c| wanted.contains(&c.to_ascii_lowercase()))
         })
     }
 }
@@ -624,8 +619,7 @@ pub trait Endpoint: Send {
     async fn replace_begin(&mut self, plan: &LoadPlan) -> Result<(), DbError>;
 
     /// Adds a batch to the copy started by [`Endpoint::replace_begin`].
-    async fn replace_load(&mut self, plan: &LoadPlan, batch: &RecordBatch)
-        -> Result<u64, DbError>;
+    async fn replace_load(&mut self, plan: &LoadPlan, batch: &RecordBatch) -> Result<u64, DbError>;
 
     /// Puts the copy in place of the target table and moves the checkpoint
     /// (in one transaction where the database's DDL allows it). Returns the
@@ -658,8 +652,7 @@ pub trait Endpoint: Send {
 
     /// Removes the rows with these keys (in SCD2 mode, closes their current
     /// versions) in one transaction. Returns how many rows changed.
-    async fn delete_keys(&mut self, plan: &LoadPlan, keys: &[Vec<Scalar>])
-        -> Result<u64, DbError>;
+    async fn delete_keys(&mut self, plan: &LoadPlan, keys: &[Vec<Scalar>]) -> Result<u64, DbError>;
 
     /// Closes the connection.
     async fn close(self: Box<Self>) -> Result<(), DbError>;
@@ -694,6 +687,18 @@ pub async fn open(
             what: "moving data to or from this kind of database".into(),
         }),
     }
+}
+
+/// Parses a date and time in any ISO-8601 form SQLite databases and
+/// checkpoints hold, into microseconds since the Unix epoch (an offset is
+/// applied, giving UTC).
+pub fn parse_timestamp_text(text: &str) -> Option<i64> {
+    value::parse_timestamp(text)
+}
+
+/// Microseconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS.ffffff`.
+pub fn format_timestamp_micros(us: i64) -> String {
+    value::format_timestamp(us)
 }
 
 /// The name of the table's copy during a replace.

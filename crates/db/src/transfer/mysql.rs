@@ -11,7 +11,7 @@
 
 use super::rowmerge::{classify, prepare, Action};
 use super::value::{
-    cell_to_scalar, coerce, datetime_of, date_of, days_of, format_decimal, micros_of,
+    cell_to_scalar, coerce, date_of, datetime_of, days_of, format_decimal, micros_of,
     micros_of_time, parse_decimal, rescale, scalar_to_cell, time_of, BatchBuilder, Cell,
 };
 use super::{
@@ -147,7 +147,11 @@ fn tuple_after(cols: &[&ColumnInfo]) -> (String, Vec<usize>) {
     let mut order = vec![0];
     let body = rest(cols, 0, &mut order);
     (
-        format!("{} >= {} AND {body}", qi(&cols[0].name), placeholder(cols[0])),
+        format!(
+            "{} >= {} AND {body}",
+            qi(&cols[0].name),
+            placeholder(cols[0])
+        ),
         order,
     )
 }
@@ -202,9 +206,9 @@ fn read_cell(row: &MySqlRow, i: usize, kind: &ValueKind) -> Result<Cell<'static>
         ValueKind::BigDecimal { .. } => Cell::DecText(Cow::Owned(text_of(row, i)?)),
         ValueKind::Text { .. } | ValueKind::Other => Cell::Text(Cow::Owned(text_of(row, i)?)),
         ValueKind::Json => Cell::Json(Cow::Owned(text_of(row, i)?)),
-        ValueKind::Binary { .. } => {
-            Cell::Bytes(Cow::Owned(row.try_get_unchecked::<Vec<u8>, _>(i).map_err(e)?))
-        }
+        ValueKind::Binary { .. } => Cell::Bytes(Cow::Owned(
+            row.try_get_unchecked::<Vec<u8>, _>(i).map_err(e)?,
+        )),
         ValueKind::Date => Cell::Date(days_of(
             row.try_get_unchecked::<NaiveDate, _>(i)
                 .map_err(|err| format!("not a valid date ({err})"))?,
@@ -262,7 +266,14 @@ fn opt_int(row: &MySqlRow, i: usize) -> Option<i64> {
 }
 
 /// The kind of a column from information_schema.
-fn my_kind(data_type: &str, column_type: &str, chars: Option<i64>, p: Option<i64>, s: Option<i64>, dp: Option<i64>) -> ValueKind {
+fn my_kind(
+    data_type: &str,
+    column_type: &str,
+    chars: Option<i64>,
+    p: Option<i64>,
+    s: Option<i64>,
+    dp: Option<i64>,
+) -> ValueKind {
     let unsigned = column_type.contains("unsigned");
     let precision = dp.unwrap_or(0).clamp(0, 6) as u8;
     match data_type {
@@ -279,21 +290,39 @@ fn my_kind(data_type: &str, column_type: &str, chars: Option<i64>, p: Option<i64
             let p = p.unwrap_or(10);
             let s = s.unwrap_or(0);
             if p <= 38 {
-                ValueKind::Decimal { precision: p as u8, scale: s as i8 }
+                ValueKind::Decimal {
+                    precision: p as u8,
+                    scale: s as i8,
+                }
             } else {
-                ValueKind::BigDecimal { precision: Some(p as u32), scale: Some(s as u32) }
+                ValueKind::BigDecimal {
+                    precision: Some(p as u32),
+                    scale: Some(s as u32),
+                }
             }
         }
-        "char" | "varchar" => ValueKind::Text { max_chars: chars.map(|c| c as u32) },
+        "char" | "varchar" => ValueKind::Text {
+            max_chars: chars.map(|c| c as u32),
+        },
         "tinytext" | "text" | "mediumtext" | "longtext" | "enum" | "set" => {
             ValueKind::Text { max_chars: None }
         }
-        "binary" | "varbinary" => ValueKind::Binary { max_bytes: chars.map(|c| c as u32) },
+        "binary" | "varbinary" => ValueKind::Binary {
+            max_bytes: chars.map(|c| c as u32),
+        },
         "tinyblob" | "blob" | "mediumblob" | "longblob" => ValueKind::Binary { max_bytes: None },
         "date" => ValueKind::Date,
         "time" => ValueKind::Time { precision },
-        "datetime" => ValueKind::Timestamp { tz: false, precision, epoch32: false },
-        "timestamp" => ValueKind::Timestamp { tz: true, precision, epoch32: true },
+        "datetime" => ValueKind::Timestamp {
+            tz: false,
+            precision,
+            epoch32: false,
+        },
+        "timestamp" => ValueKind::Timestamp {
+            tz: true,
+            precision,
+            epoch32: true,
+        },
         "json" => ValueKind::Json,
         "uuid" => ValueKind::Uuid,
         _ => ValueKind::Other,
@@ -374,7 +403,10 @@ impl MyEndpoint {
             ValueKind::Float { double: false } => "float".into(),
             ValueKind::Float { double: true } => "double".into(),
             ValueKind::Decimal { precision, scale } => format!("decimal({precision},{scale})"),
-            ValueKind::BigDecimal { precision: Some(p), scale: Some(s) } if *p <= 65 && *s <= 30 => {
+            ValueKind::BigDecimal {
+                precision: Some(p),
+                scale: Some(s),
+            } if *p <= 65 && *s <= 30 => {
                 format!("decimal({p},{s})")
             }
             ValueKind::BigDecimal { .. } => "decimal(65,30)".into(),
@@ -710,12 +742,20 @@ impl Endpoint for MyEndpoint {
         let kind_refs: Vec<&ValueKind> = req.columns.iter().map(|c| &c.kind).collect();
         let select = format!(
             "SELECT {} FROM {}",
-            req.columns.iter().map(select_expr).collect::<Vec<_>>().join(", "),
+            req.columns
+                .iter()
+                .map(select_expr)
+                .collect::<Vec<_>>()
+                .join(", "),
             qt(&req.table)
         );
         let order_by = format!(
             "ORDER BY {} LIMIT {}",
-            order_cols.iter().map(|c| qi(&c.name)).collect::<Vec<_>>().join(", "),
+            order_cols
+                .iter()
+                .map(|c| qi(&c.name))
+                .collect::<Vec<_>>()
+                .join(", "),
             req.batch_size
         );
         sqlx::Executor::execute(
@@ -731,18 +771,36 @@ impl Endpoint for MyEndpoint {
                 let (filter, params): (String, Vec<Param>) = match &start {
                     Start::All => (String::new(), Vec::new()),
                     Start::CursorAbove(v) => (
-                        format!("WHERE {} > {}", qi(&order_cols[0].name), placeholder(order_cols[0])),
+                        format!(
+                            "WHERE {} > {}",
+                            qi(&order_cols[0].name),
+                            placeholder(order_cols[0])
+                        ),
                         vec![scalar_param(v, &order_cols[0].kind).map_err(|r| {
-                            value_error(&self.target, &req.table, &order_cols[0].name, "-".into(), r)
+                            value_error(
+                                &self.target,
+                                &req.table,
+                                &order_cols[0].name,
+                                "-".into(),
+                                r,
+                            )
                         })?],
                     ),
                     Start::After(values) => {
                         let (sql, order) = tuple_after(&order_cols);
                         let mut params = Vec::with_capacity(order.len());
                         for i in order {
-                            params.push(scalar_param(&values[i], &order_cols[i].kind).map_err(|r| {
-                                value_error(&self.target, &req.table, &order_cols[i].name, "-".into(), r)
-                            })?);
+                            params.push(scalar_param(&values[i], &order_cols[i].kind).map_err(
+                                |r| {
+                                    value_error(
+                                        &self.target,
+                                        &req.table,
+                                        &order_cols[i].name,
+                                        "-".into(),
+                                        r,
+                                    )
+                                },
+                            )?);
                         }
                         (format!("WHERE {sql}"), params)
                     }
@@ -770,7 +828,10 @@ impl Endpoint for MyEndpoint {
                                     &self.target,
                                     &req.table,
                                     &c.name,
-                                    super::key_text(&req.order, &row_scalars_at(row, &req.columns, &order_idx)),
+                                    super::key_text(
+                                        &req.order,
+                                        &row_scalars_at(row, &req.columns, &order_idx),
+                                    ),
                                     reason,
                                 )
                             });
@@ -813,13 +874,21 @@ impl Endpoint for MyEndpoint {
                     }
                     _ => self.type_for(&c.kind, keyed),
                 };
-                format!("{} {ty}{}", qi(&c.name), if c.nullable { " NULL" } else { " NOT NULL" })
+                format!(
+                    "{} {ty}{}",
+                    qi(&c.name),
+                    if c.nullable { " NULL" } else { " NOT NULL" }
+                )
             })
             .collect();
         if !primary_key.is_empty() {
             defs.push(format!(
                 "PRIMARY KEY ({})",
-                primary_key.iter().map(|k| qi(k)).collect::<Vec<_>>().join(", ")
+                primary_key
+                    .iter()
+                    .map(|k| qi(k))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if !index.is_empty() {
@@ -913,12 +982,23 @@ impl Endpoint for MyEndpoint {
                     .filter(|i| !plan.key.contains(i))
                     .map(|i| names[i].clone())
                     .collect();
-                MyEndpoint::insert_rows(&mut tx, &target, &plan.table, &names, &writes, Some(&update))
-                    .await?;
+                MyEndpoint::insert_rows(
+                    &mut tx,
+                    &target,
+                    &plan.table,
+                    &names,
+                    &writes,
+                    Some(&update),
+                )
+                .await?;
                 if !deletes.is_empty() {
                     let key = plan.key_columns();
                     for chunk in deletes.chunks(ROWS_PER_STATEMENT) {
-                        let sql = format!("DELETE FROM {} WHERE {}", qt(&plan.table), key_in(&key, chunk.len()));
+                        let sql = format!(
+                            "DELETE FROM {} WHERE {}",
+                            qt(&plan.table),
+                            key_in(&key, chunk.len())
+                        );
                         let mut q = sqlx::query(&sql);
                         for k in chunk {
                             for (v, c) in k.iter().zip(&key) {
@@ -979,7 +1059,8 @@ impl Endpoint for MyEndpoint {
                 all.push(qi(&scd.valid_from.name));
                 all.push(qi(&scd.valid_to.name));
                 all.push(qi(&scd.is_current.name));
-                MyEndpoint::insert_rows(&mut tx, &target, &plan.table, &all, &versions, None).await?;
+                MyEndpoint::insert_rows(&mut tx, &target, &plan.table, &all, &versions, None)
+                    .await?;
             }
         }
         let seq = MyEndpoint::write_checkpoint(&mut tx, &target, plan, checkpoint).await?;
@@ -1000,11 +1081,7 @@ impl Endpoint for MyEndpoint {
         Ok(())
     }
 
-    async fn replace_load(
-        &mut self,
-        plan: &LoadPlan,
-        batch: &RecordBatch,
-    ) -> Result<u64, DbError> {
+    async fn replace_load(&mut self, plan: &LoadPlan, batch: &RecordBatch) -> Result<u64, DbError> {
         let target = self.target.clone();
         let prepared = prepare(&target, plan, batch)?;
         let names: Vec<String> = plan.columns.iter().map(|c| qi(&c.target.name)).collect();
@@ -1015,8 +1092,15 @@ impl Endpoint for MyEndpoint {
             .collect();
         let err = self.err(format!("loading the copy of {}", plan.table));
         let mut tx = self.conn.begin().await.map_err(&err)?;
-        MyEndpoint::insert_rows(&mut tx, &target, &replace_copy_name(&plan.table), &names, &rows, None)
-            .await?;
+        MyEndpoint::insert_rows(
+            &mut tx,
+            &target,
+            &replace_copy_name(&plan.table),
+            &names,
+            &rows,
+            None,
+        )
+        .await?;
         tx.commit().await.map_err(&err)?;
         Ok(rows.len() as u64)
     }
@@ -1029,7 +1113,9 @@ impl Endpoint for MyEndpoint {
         // RENAME TABLE swaps both names atomically, but MySQL commits DDL on
         // its own: the checkpoint follows in its own transaction. A crash in
         // between only means the next run replaces the table again.
-        let old = qt(&plan.table.sibling(&format!("{}__tidemark_old", plan.table.name)));
+        let old = qt(&plan
+            .table
+            .sibling(&format!("{}__tidemark_old", plan.table.name)));
         let err = self.err(format!("swapping in the new {}", plan.table));
         for sql in [
             format!("DROP TABLE IF EXISTS {old}"),
@@ -1081,7 +1167,10 @@ impl Endpoint for MyEndpoint {
             } else {
                 format!("WHERE {}", conditions.join(" AND "))
             },
-            key.iter().map(|c| qi(&c.name)).collect::<Vec<_>>().join(", ")
+            key.iter()
+                .map(|c| qi(&c.name))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         let mut q = sqlx::query(&sql);
         for p in params {
@@ -1118,16 +1207,33 @@ impl Endpoint for MyEndpoint {
                 .fetch_all(&mut self.conn)
                 .await
                 .map_err(self.err(format!("looking up keys in {table}")))?;
-            out.extend(rows.iter().map(|r| canonical_key(&row_scalars(r, key))));
+            // Answer in the caller's spelling of each key: map the caller's
+            // keys through this table's types to match the rows found.
+            let typed = |k: &Vec<Scalar>| {
+                let values: Vec<Scalar> = k
+                    .iter()
+                    .zip(key)
+                    .map(|(v, c)| {
+                        scalar_to_cell(v, &c.kind)
+                            .ok()
+                            .and_then(|cell| cell_to_scalar(&cell))
+                            .unwrap_or_else(|| v.clone())
+                    })
+                    .collect();
+                canonical_key(&values)
+            };
+            let asked: HashMap<String, String> =
+                chunk.iter().map(|k| (typed(k), canonical_key(k))).collect();
+            for r in &rows {
+                if let Some(original) = asked.get(&canonical_key(&row_scalars(r, key))) {
+                    out.insert(original.clone());
+                }
+            }
         }
         Ok(out)
     }
 
-    async fn delete_keys(
-        &mut self,
-        plan: &LoadPlan,
-        keys: &[Vec<Scalar>],
-    ) -> Result<u64, DbError> {
+    async fn delete_keys(&mut self, plan: &LoadPlan, keys: &[Vec<Scalar>]) -> Result<u64, DbError> {
         let key = plan.key_columns();
         let err = self.err(format!("deleting rows of {}", plan.table));
         let mut tx = self.conn.begin().await.map_err(&err)?;
@@ -1146,7 +1252,11 @@ impl Endpoint for MyEndpoint {
                     Some(param(&now_for(&scd.valid_to.kind))),
                 ),
                 None => (
-                    format!("DELETE FROM {} WHERE {}", qt(&plan.table), key_in(&key, chunk.len())),
+                    format!(
+                        "DELETE FROM {} WHERE {}",
+                        qt(&plan.table),
+                        key_in(&key, chunk.len())
+                    ),
                     None,
                 ),
             };

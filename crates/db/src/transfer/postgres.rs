@@ -63,9 +63,21 @@ impl PgEndpoint {
         server: &ServerSpec,
         password: Option<&str>,
     ) -> Result<PgEndpoint, DbError> {
-        let pg = crate::postgres::Postgres::connect(spec, server, password).await?;
+        let mut conn = crate::postgres::Postgres::connect(spec, server, password)
+            .await?
+            .conn;
+        // A batch and the checkpoint that covers it commit in one
+        // transaction, so if the server loses its last commits in a crash it
+        // loses rows and checkpoint together, and the next run loads them
+        // again. Waiting for each commit's WAL flush buys nothing here.
+        sqlx::Executor::execute(&mut conn, "SET synchronous_commit TO off")
+            .await
+            .map_err(|e| DbError::Connect {
+                target: spec.redacted(),
+                message: sqlx_message(&e),
+            })?;
         Ok(PgEndpoint {
-            conn: pg.conn,
+            conn,
             target: spec.redacted(),
             stage: None,
         })
@@ -124,7 +136,9 @@ impl PgEndpoint {
             message: sqlx_message(&e),
         };
         let mut copy = conn
-            .copy_in_raw(&format!("COPY {table} ({columns}) FROM STDIN (FORMAT binary)"))
+            .copy_in_raw(&format!(
+                "COPY {table} ({columns}) FROM STDIN (FORMAT binary)"
+            ))
             .await
             .map_err(err)?;
         if let Err(e) = copy.send(data).await {
@@ -158,21 +172,39 @@ fn pg_kind(typname: &str, typmod: i32) -> ValueKind {
     let precision = if typmod >= 0 { typmod.min(6) as u8 } else { 6 };
     match typname {
         "bool" => ValueKind::Bool,
-        "int2" => ValueKind::Int { bytes: 2, unsigned: false },
-        "int4" => ValueKind::Int { bytes: 4, unsigned: false },
-        "int8" => ValueKind::Int { bytes: 8, unsigned: false },
+        "int2" => ValueKind::Int {
+            bytes: 2,
+            unsigned: false,
+        },
+        "int4" => ValueKind::Int {
+            bytes: 4,
+            unsigned: false,
+        },
+        "int8" => ValueKind::Int {
+            bytes: 8,
+            unsigned: false,
+        },
         "float4" => ValueKind::Float { double: false },
         "float8" => ValueKind::Float { double: true },
         "numeric" => {
             if typmod < 4 {
-                ValueKind::BigDecimal { precision: None, scale: None }
+                ValueKind::BigDecimal {
+                    precision: None,
+                    scale: None,
+                }
             } else {
                 let p = ((typmod - 4) >> 16) & 0xffff;
                 let s = (typmod - 4) & 0xffff;
                 if p <= 38 && s <= p {
-                    ValueKind::Decimal { precision: p as u8, scale: s as i8 }
+                    ValueKind::Decimal {
+                        precision: p as u8,
+                        scale: s as i8,
+                    }
                 } else {
-                    ValueKind::BigDecimal { precision: Some(p as u32), scale: Some(s as u32) }
+                    ValueKind::BigDecimal {
+                        precision: Some(p as u32),
+                        scale: Some(s as u32),
+                    }
                 }
             }
         }
@@ -183,8 +215,16 @@ fn pg_kind(typname: &str, typmod: i32) -> ValueKind {
         "bytea" => ValueKind::Binary { max_bytes: None },
         "date" => ValueKind::Date,
         "time" => ValueKind::Time { precision },
-        "timestamp" => ValueKind::Timestamp { tz: false, precision, epoch32: false },
-        "timestamptz" => ValueKind::Timestamp { tz: true, precision, epoch32: false },
+        "timestamp" => ValueKind::Timestamp {
+            tz: false,
+            precision,
+            epoch32: false,
+        },
+        "timestamptz" => ValueKind::Timestamp {
+            tz: true,
+            precision,
+            epoch32: false,
+        },
         "uuid" => ValueKind::Uuid,
         "json" | "jsonb" => ValueKind::Json,
         _ => ValueKind::Other,
@@ -204,7 +244,10 @@ fn pg_type_for(kind: &ValueKind) -> String {
         ValueKind::Float { double: false } => "real".into(),
         ValueKind::Float { double: true } => "double precision".into(),
         ValueKind::Decimal { precision, scale } => format!("numeric({precision},{scale})"),
-        ValueKind::BigDecimal { precision: Some(p), scale: Some(s) } if *p <= 1000 => {
+        ValueKind::BigDecimal {
+            precision: Some(p),
+            scale: Some(s),
+        } if *p <= 1000 => {
             format!("numeric({p},{s})")
         }
         ValueKind::BigDecimal { .. } => "numeric".into(),
@@ -213,8 +256,16 @@ fn pg_type_for(kind: &ValueKind) -> String {
         ValueKind::Binary { .. } => "bytea".into(),
         ValueKind::Date => "date".into(),
         ValueKind::Time { precision } => format!("time({precision})"),
-        ValueKind::Timestamp { tz: false, precision, .. } => format!("timestamp({precision})"),
-        ValueKind::Timestamp { tz: true, precision, .. } => {
+        ValueKind::Timestamp {
+            tz: false,
+            precision,
+            ..
+        } => format!("timestamp({precision})"),
+        ValueKind::Timestamp {
+            tz: true,
+            precision,
+            ..
+        } => {
             format!("timestamp({precision}) with time zone")
         }
         ValueKind::Uuid => "uuid".into(),
@@ -251,7 +302,9 @@ fn decoder(c: &ColumnInfo) -> Decoder {
         ValueKind::Int { .. } => Decoder::I64,
         ValueKind::Float { double: false } => Decoder::F32,
         ValueKind::Float { double: true } => Decoder::F64,
-        ValueKind::Decimal { scale, .. } => Decoder::Numeric { scale: Some(*scale) },
+        ValueKind::Decimal { scale, .. } => Decoder::Numeric {
+            scale: Some(*scale),
+        },
         ValueKind::BigDecimal { .. } => Decoder::Numeric { scale: None },
         ValueKind::Text { .. } | ValueKind::Other => Decoder::Text,
         ValueKind::Binary { .. } => Decoder::Bytea,
@@ -753,7 +806,11 @@ impl Endpoint for PgEndpoint {
                 let casts = cast_params(&order_cols, 1);
                 let first = format!("{} >= {} AND ", names[0], casts[0]);
                 (
-                    format!("WHERE {first}({}) > ({})", names.join(", "), casts.join(", ")),
+                    format!(
+                        "WHERE {first}({}) > ({})",
+                        names.join(", "),
+                        casts.join(", ")
+                    ),
                     values.iter().map(param_text).collect(),
                 )
             }
@@ -768,9 +825,17 @@ impl Endpoint for PgEndpoint {
         };
         let sql = format!(
             "SELECT {} FROM {} {filter} ORDER BY {}",
-            req.columns.iter().map(select_expr).collect::<Vec<_>>().join(", "),
+            req.columns
+                .iter()
+                .map(select_expr)
+                .collect::<Vec<_>>()
+                .join(", "),
             qt(&req.table),
-            order_cols.iter().map(|c| qi(&c.name)).collect::<Vec<_>>().join(", ")
+            order_cols
+                .iter()
+                .map(|c| qi(&c.name))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         let decoders: Vec<Decoder> = req.columns.iter().map(decoder).collect();
         let kinds: Vec<ValueKind> = req.columns.iter().map(|c| c.kind.clone()).collect();
@@ -866,7 +931,11 @@ impl Endpoint for PgEndpoint {
         if !primary_key.is_empty() {
             defs.push(format!(
                 "PRIMARY KEY ({})",
-                primary_key.iter().map(|k| qi(k)).collect::<Vec<_>>().join(", ")
+                primary_key
+                    .iter()
+                    .map(|k| qi(k))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         let mut sql = format!("CREATE TABLE {} ({})", qt(table), defs.join(", "));
@@ -923,7 +992,16 @@ impl Endpoint for PgEndpoint {
         .fetch_one(&mut self.conn)
         .await
         .map_err(self.err("reading the checkpoint"))?;
-        checkpoint_row(&self.target, job, row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5))
+        checkpoint_row(
+            &self.target,
+            job,
+            row.get(0),
+            row.get(1),
+            row.get(2),
+            row.get(3),
+            row.get(4),
+            row.get(5),
+        )
     }
 
     async fn load(
@@ -987,10 +1065,18 @@ impl Endpoint for PgEndpoint {
             None => "false".into(),
         };
 
-        let mut tx = self.conn.begin().await.map_err(err("beginning a transaction"))?;
+        let mut tx = self
+            .conn
+            .begin()
+            .await
+            .map_err(err("beginning a transaction"))?;
         PgEndpoint::copy_batch(&mut tx, &target, plan, STAGE, batch).await?;
         let mut counts = LoadCounts::default();
-        let conflict_target = key_names.iter().map(|k| qi(k)).collect::<Vec<_>>().join(", ");
+        let conflict_target = key_names
+            .iter()
+            .map(|k| qi(k))
+            .collect::<Vec<_>>()
+            .join(", ");
         match plan.mode {
             LoadMode::Append | LoadMode::Upsert => {
                 if plan.deleted.is_some() {
@@ -1007,7 +1093,11 @@ impl Endpoint for PgEndpoint {
                     let sql = format!(
                         "SELECT {} FROM {STAGE} AS s JOIN {t} AS t ON {key_match} \
                          WHERE NOT ({flag}) AND {} LIMIT 1",
-                        key_names.iter().map(|k| format!("s.{}::text", qi(k))).collect::<Vec<_>>().join(", "),
+                        key_names
+                            .iter()
+                            .map(|k| format!("s.{}::text", qi(k)))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         differs("t", false)
                     );
                     if let Some(row) = sqlx::query(&sql)
@@ -1060,7 +1150,9 @@ impl Endpoint for PgEndpoint {
             LoadMode::Scd2 => {
                 let scd = plan.scd2.as_ref().expect("an SCD2 plan has its columns");
                 let vf = match scd.from {
-                    ValidFrom::Column(i) => format!("CAST({} AS {})", exprs[i], scd.valid_from.native),
+                    ValidFrom::Column(i) => {
+                        format!("CAST({} AS {})", exprs[i], scd.valid_from.native)
+                    }
                     ValidFrom::LoadTime => format!("CAST(now() AS {})", scd.valid_from.native),
                 };
                 let (closed_deleted, closed_changed): (i64, i64) = sqlx::query_as(&format!(
@@ -1114,11 +1206,7 @@ impl Endpoint for PgEndpoint {
         Ok(())
     }
 
-    async fn replace_load(
-        &mut self,
-        plan: &LoadPlan,
-        batch: &RecordBatch,
-    ) -> Result<u64, DbError> {
+    async fn replace_load(&mut self, plan: &LoadPlan, batch: &RecordBatch) -> Result<u64, DbError> {
         self.ensure_stage(plan).await?;
         let target = self.target.clone();
         let err = self.err(format!("loading the copy of {}", plan.table));
@@ -1217,39 +1305,41 @@ impl Endpoint for PgEndpoint {
         if keys.is_empty() {
             return Ok(HashSet::new());
         }
-        let names: Vec<String> = key.iter().map(|c| qi(&c.name)).collect();
-        let arrays: Vec<String> = key
+        // The database compares the typed values and answers with the
+        // positions of the keys it has, so the answer never depends on how
+        // another database spells a value.
+        let arrays: Vec<String> = (1..=key.len()).map(|i| format!("${i}::text[]")).collect();
+        let aliases: Vec<String> = (0..key.len()).map(|i| format!("k{i}")).collect();
+        let matching = key
             .iter()
             .enumerate()
-            .map(|(i, c)| format!("${}::text[]::{}[]", i + 1, c.native))
-            .collect();
+            .map(|(i, c)| format!("t.{} = u.k{i}::{}", qi(&c.name), c.native))
+            .collect::<Vec<_>>()
+            .join(" AND ");
         let sql = format!(
-            "SELECT {} FROM {} WHERE ({}) IN (SELECT * FROM unnest({}))",
-            key.iter().map(select_expr).collect::<Vec<_>>().join(", "),
-            qt(table),
-            names.join(", "),
-            arrays.join(", ")
+            "SELECT u.i FROM unnest({}) WITH ORDINALITY AS u({}, i) \
+             WHERE EXISTS (SELECT 1 FROM {} AS t WHERE {matching})",
+            arrays.join(", "),
+            aliases.join(", "),
+            qt(table)
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
         for i in 0..key.len() {
             let column: Vec<String> = keys.iter().map(|k| param_text(&k[i])).collect();
             q = q.bind(column);
         }
-        let rows = q
+        let found = q
             .fetch_all(&mut self.conn)
             .await
             .map_err(self.err(format!("looking up keys in {table}")))?;
-        Ok(rows
-            .iter()
-            .map(|r| super::canonical_key(&row_scalars(r, key)))
+        Ok(found
+            .into_iter()
+            .filter_map(|i| keys.get((i - 1) as usize))
+            .map(|k| super::canonical_key(k))
             .collect())
     }
 
-    async fn delete_keys(
-        &mut self,
-        plan: &LoadPlan,
-        keys: &[Vec<Scalar>],
-    ) -> Result<u64, DbError> {
+    async fn delete_keys(&mut self, plan: &LoadPlan, keys: &[Vec<Scalar>]) -> Result<u64, DbError> {
         if keys.is_empty() {
             return Ok(0);
         }
@@ -1281,8 +1371,7 @@ impl Endpoint for PgEndpoint {
             let column: Vec<String> = keys.iter().map(|k| param_text(&k[i])).collect();
             q = q.bind(column);
         }
-        Ok(q
-            .execute(&mut self.conn)
+        Ok(q.execute(&mut self.conn)
             .await
             .map_err(self.err(format!("deleting rows of {}", plan.table)))?
             .rows_affected())
@@ -1376,8 +1465,8 @@ pub(crate) fn encode_position(cp: &CheckpointWrite) -> (Option<String>, Option<S
         .cursor
         .as_ref()
         .map(|c| serde_json::to_string(c).expect("scalars serialize"));
-    let key = (!cp.key.is_empty())
-        .then(|| serde_json::to_string(&cp.key).expect("scalars serialize"));
+    let key =
+        (!cp.key.is_empty()).then(|| serde_json::to_string(&cp.key).expect("scalars serialize"));
     (cursor, key)
 }
 
@@ -1429,8 +1518,18 @@ mod tests {
     #[test]
     fn numerics_round_trip_through_the_binary_format() {
         for t in [
-            "0", "0.00", "1", "-1", "12.34", "-12.34", "10000", "123456789.000001",
-            "0.0001", "-0.5", "99999999999999999999999999999999999999", "1.10",
+            "0",
+            "0.00",
+            "1",
+            "-1",
+            "12.34",
+            "-12.34",
+            "10000",
+            "123456789.000001",
+            "0.0001",
+            "-0.5",
+            "99999999999999999999999999999999999999",
+            "1.10",
         ] {
             assert_eq!(round_trip(t), t, "{t}");
         }

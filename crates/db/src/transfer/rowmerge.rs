@@ -4,7 +4,9 @@
 //! and decide what to write. PostgreSQL merges set-based instead.
 
 use super::value::{cell_to_scalar, coerce, readers, render_cell_text, row_key_text, Cell};
-use super::{canonical_key, value_error, LoadCounts, LoadMode, LoadPlan, OnConflict, Scalar, ValueKind};
+use super::{
+    canonical_key, value_error, LoadCounts, LoadMode, LoadPlan, OnConflict, Scalar, ValueKind,
+};
 use crate::error::DbError;
 use arrow_array::RecordBatch;
 use std::collections::HashMap;
@@ -89,7 +91,9 @@ pub(crate) fn prepare<'a>(
 /// since servers may re-format it).
 pub(crate) fn cells_equal(a: &Cell<'_>, b: &Cell<'_>) -> bool {
     match (a, b) {
-        (Cell::Json(x), Cell::Json(y)) | (Cell::Json(x), Cell::Text(y)) | (Cell::Text(x), Cell::Json(y)) => {
+        (Cell::Json(x), Cell::Json(y))
+        | (Cell::Json(x), Cell::Text(y))
+        | (Cell::Text(x), Cell::Json(y)) => {
             x == y
                 || matches!(
                     (serde_json::from_str::<serde_json::Value>(x), serde_json::from_str::<serde_json::Value>(y)),

@@ -96,7 +96,10 @@ pub(crate) enum Reader<'a> {
     Bin(&'a arrow_array::BinaryArray),
     Date(&'a arrow_array::PrimitiveArray<Date32Type>),
     Time(&'a arrow_array::PrimitiveArray<Time64MicrosecondType>),
-    Ts(&'a arrow_array::PrimitiveArray<TimestampMicrosecondType>, bool),
+    Ts(
+        &'a arrow_array::PrimitiveArray<TimestampMicrosecondType>,
+        bool,
+    ),
     Uuid(&'a arrow_array::FixedSizeBinaryArray),
 }
 
@@ -317,7 +320,6 @@ pub(crate) struct BatchBuilder {
     builders: Vec<Builder>,
     rows: usize,
     capacity: usize,
-    kinds: Vec<ValueKind>,
 }
 
 impl BatchBuilder {
@@ -334,7 +336,6 @@ impl BatchBuilder {
                 .collect(),
             rows: 0,
             capacity,
-            kinds: columns.iter().map(|c| c.kind.clone()).collect(),
         }
     }
 
@@ -357,14 +358,15 @@ impl BatchBuilder {
         let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(Builder::finish).collect();
         RecordBatch::try_new(self.schema.clone(), arrays).expect("builders match the schema")
     }
-
-    pub(crate) fn kinds(&self) -> &[ValueKind] {
-        &self.kinds
-    }
 }
 
 /// The ordering columns' values at one row of a batch.
-pub fn scalar_at(batch: &RecordBatch, kinds: &[&ValueKind], columns: &[usize], row: usize) -> Vec<Scalar> {
+pub fn scalar_at(
+    batch: &RecordBatch,
+    kinds: &[&ValueKind],
+    columns: &[usize],
+    row: usize,
+) -> Vec<Scalar> {
     columns
         .iter()
         .map(|&c| {
@@ -429,25 +431,28 @@ pub(crate) fn scalar_to_cell(s: &Scalar, kind: &ValueKind) -> Result<Cell<'stati
 /// when it can (individual values may still be refused by [`coerce`]).
 pub fn check_compatible(source: &ValueKind, target: &ValueKind) -> Option<String> {
     use ValueKind::*;
-    let ok = match (source, target) {
-        (_, Other) => true,
-        (Bool, Bool) => true,
-        (Bool, Int { .. }) => true,
-        (Int { .. }, Bool) => true,
-        (Int { .. }, Int { .. } | Decimal { .. } | BigDecimal { .. } | Float { .. }) => true,
-        (Float { .. }, Float { .. }) => true,
-        (Decimal { .. } | BigDecimal { .. }, Decimal { .. } | BigDecimal { .. } | Int { .. }) => {
-            true
-        }
-        (Text { .. } | Other, Text { .. } | Uuid | Json) => true,
-        (Uuid, Uuid | Text { .. }) => true,
-        (Json, Json | Text { .. }) => true,
-        (Binary { .. }, Binary { .. }) => true,
-        (Date, Date) => true,
-        (Time { .. }, Time { .. }) => true,
-        (Timestamp { .. }, Timestamp { .. }) => true,
-        _ => false,
-    };
+    let ok = matches!(
+        (source, target),
+        (_, Other)
+            | (Bool, Bool | Int { .. })
+            | (Int { .. }, Bool)
+            | (
+                Int { .. },
+                Int { .. } | Decimal { .. } | BigDecimal { .. } | Float { .. }
+            )
+            | (Float { .. }, Float { .. })
+            | (
+                Decimal { .. } | BigDecimal { .. },
+                Decimal { .. } | BigDecimal { .. } | Int { .. }
+            )
+            | (Text { .. } | Other, Text { .. } | Uuid | Json)
+            | (Uuid, Uuid | Text { .. })
+            | (Json, Json | Text { .. })
+            | (Binary { .. }, Binary { .. })
+            | (Date, Date)
+            | (Time { .. }, Time { .. })
+            | (Timestamp { .. }, Timestamp { .. })
+    );
     if ok {
         None
     } else {
@@ -525,7 +530,10 @@ pub(crate) fn coerce<'a>(cell: Cell<'a>, target: &ValueKind) -> Result<Cell<'a>,
             Cell::Bool(_) => Ok(cell),
             Cell::Int(0) | Cell::UInt(0) => Ok(Cell::Bool(false)),
             Cell::Int(1) | Cell::UInt(1) => Ok(Cell::Bool(true)),
-            other => Err(format!("{} is not a boolean (0 or 1)", render_cell_text(&other))),
+            other => Err(format!(
+                "{} is not a boolean (0 or 1)",
+                render_cell_text(&other)
+            )),
         },
         K::Int { bytes, unsigned } => {
             let v: i128 = match cell {
@@ -556,12 +564,16 @@ pub(crate) fn coerce<'a>(cell: Cell<'a>, target: &ValueKind) -> Result<Cell<'a>,
                 Cell::Int(i) => {
                     let limit = if *double { 1i64 << 53 } else { 1i64 << 24 };
                     if i.abs() > limit {
-                        return Err(format!("{i} cannot be held exactly by a floating-point column"));
+                        return Err(format!(
+                            "{i} cannot be held exactly by a floating-point column"
+                        ));
                     }
                     i as f64
                 }
                 Cell::UInt(u) => {
-                    return Err(format!("{u} cannot be held exactly by a floating-point column"))
+                    return Err(format!(
+                        "{u} cannot be held exactly by a floating-point column"
+                    ))
                 }
                 other => return Err(format!("{} is not a number", render_cell_text(&other))),
             };
@@ -570,7 +582,9 @@ pub(crate) fn coerce<'a>(cell: Cell<'a>, target: &ValueKind) -> Result<Cell<'a>,
             } else {
                 let narrow = v as f32;
                 if (narrow as f64) != v && !v.is_nan() {
-                    return Err(format!("{v} would be rounded by a 4-byte floating-point column"));
+                    return Err(format!(
+                        "{v} would be rounded by a 4-byte floating-point column"
+                    ));
                 }
                 Ok(Cell::F32(narrow))
             }
@@ -593,7 +607,9 @@ pub(crate) fn coerce<'a>(cell: Cell<'a>, target: &ValueKind) -> Result<Cell<'a>,
             if let (Some(p), Some(s)) = (precision, scale) {
                 let (int_digits, frac_digits) = decimal_text_digits(&text);
                 if frac_digits > *s as usize {
-                    return Err(format!("{text} has more than {s} decimal places and would be rounded"));
+                    return Err(format!(
+                        "{text} has more than {s} decimal places and would be rounded"
+                    ));
                 }
                 if int_digits > (*p as usize).saturating_sub(*s as usize) {
                     return Err(format!("{text} does not fit decimal({p},{s})"));
@@ -895,7 +911,9 @@ pub(crate) fn format_uuid(u: &[u8; 16]) -> String {
 }
 
 pub(crate) fn parse_uuid(text: &str) -> Option<[u8; 16]> {
-    uuid::Uuid::parse_str(text.trim()).ok().map(|u| *u.as_bytes())
+    uuid::Uuid::parse_str(text.trim())
+        .ok()
+        .map(|u| *u.as_bytes())
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -910,7 +928,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
     let t = text.trim_start_matches("\\x");
-    if t.len() % 2 != 0 {
+    if !t.len().is_multiple_of(2) {
         return None;
     }
     (0..t.len())
@@ -998,7 +1016,10 @@ mod tests {
             precision: 5,
             scale: 2,
         };
-        assert_eq!(coerce(Cell::Dec(12345, 2), &target), Ok(Cell::Dec(12345, 2)));
+        assert_eq!(
+            coerce(Cell::Dec(12345, 2), &target),
+            Ok(Cell::Dec(12345, 2))
+        );
         assert!(coerce(Cell::Dec(123456, 2), &target).is_err());
         assert!(coerce(Cell::Dec(1234, 3), &target).is_err());
     }
@@ -1033,7 +1054,10 @@ mod tests {
         let base = parse_timestamp("2024-05-01 10:20:30.123456").unwrap();
         assert_eq!(format_timestamp(base), "2024-05-01 10:20:30.123456");
         assert_eq!(parse_timestamp("2024-05-01T10:20:30.123456Z"), Some(base));
-        assert_eq!(parse_timestamp("2024-05-01 12:20:30.123456+02:00"), Some(base));
+        assert_eq!(
+            parse_timestamp("2024-05-01 12:20:30.123456+02:00"),
+            Some(base)
+        );
         assert_eq!(
             parse_timestamp("2024-05-01"),
             parse_timestamp("2024-05-01 00:00:00")

@@ -97,6 +97,17 @@ pub(crate) fn index_entries<D: Dialect + ?Sized>(
         .join(", ")
 }
 
+/// Whether an expression mentions a name as a whole word, quoted or not,
+/// ignoring case (a false positive only costs a redundant statement).
+pub(crate) fn mentions(kind: DialectKind, expression: &str, name: &str) -> bool {
+    crate::expr::tokenize(kind, expression).is_some_and(|toks| {
+        toks.iter().any(|t| match t {
+            crate::expr::Tok::Word(w) | crate::expr::Tok::Ident(w) => w.eq_ignore_ascii_case(name),
+            _ => false,
+        })
+    })
+}
+
 /// The SQL words of a referential action.
 pub(crate) fn fk_action(action: FkAction) -> &'static str {
     match action {

@@ -15,7 +15,7 @@ use super::common::{
 use super::{Dialect, DialectKind, Rendering};
 use crate::context::RenderContext;
 use crate::error::SqlError;
-use tidemark_model::{Change, Column, DataType, QualifiedName, Table};
+use tidemark_model::{Change, Column, DataType, ForeignKey, QualifiedName, Table};
 
 /// MySQL 8.0.19+ / MariaDB 10.5+.
 #[derive(Debug, Clone, Copy, Default)]
@@ -106,6 +106,26 @@ impl Mysql {
         } else {
             format!(" AFTER {}", self.quote_ident(&t.columns[position - 1].name))
         }
+    }
+
+    /// Whether MySQL made an index of its own for a foreign key, named after
+    /// it, which `DROP FOREIGN KEY` leaves behind: it does when no key or
+    /// index of the table starts with the key's columns. With several
+    /// foreign keys over the same columns the index follows whichever came
+    /// last, so its name is not known and it is left alone.
+    fn own_index(&self, table: Option<&Table>, fk: &ForeignKey) -> bool {
+        let Some(t) = table else {
+            return false;
+        };
+        let covers = |cols: &[String]| cols.starts_with(&fk.columns);
+        let covered = t.primary_key.iter().any(|k| covers(&k.columns))
+            || t.uniques.iter().any(|u| covers(&u.columns))
+            || t.indexes.iter().any(|i| covers(&i.columns));
+        let shared = t
+            .foreign_keys
+            .iter()
+            .any(|other| other.name != fk.name && other.columns == fk.columns);
+        !covered && !shared
     }
 
     /// `MODIFY COLUMN` with the column's to-state definition: the one
@@ -379,10 +399,19 @@ impl Dialect for Mysql {
                     ),
                 )])
             }
-            Change::DropForeignKey { table, foreign_key } => Rendering::sql([self.alter(
-                table,
-                format!("DROP FOREIGN KEY {}", self.quote_ident(&foreign_key.name)),
-            )]),
+            Change::DropForeignKey { table, foreign_key } => {
+                let mut sql = vec![self.alter(
+                    table,
+                    format!("DROP FOREIGN KEY {}", self.quote_ident(&foreign_key.name)),
+                )];
+                if self.own_index(ctx.from_table(table), foreign_key) {
+                    sql.push(self.alter(
+                        table,
+                        format!("DROP INDEX {}", self.quote_ident(&foreign_key.name)),
+                    ));
+                }
+                Rendering::sql(sql)
+            }
             Change::AddCheck { table, check } => Rendering::sql([self.alter(
                 table,
                 format!(

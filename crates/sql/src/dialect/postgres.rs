@@ -6,13 +6,13 @@
 //! a reorder renders no statement and the plan notes that the order is kept.
 
 use super::common::{
-    column_list, fk_body, index_entries, quote_string, quote_with, referenced_table, unsupported,
-    TypeText,
+    column_list, fk_body, index_entries, mentions, quote_string, quote_with, referenced_table,
+    unsupported, TypeText,
 };
 use super::{Dialect, DialectKind, Rendering};
 use crate::context::RenderContext;
 use crate::error::SqlError;
-use tidemark_model::{Change, Column, DataType, QualifiedName, Table};
+use tidemark_model::{Change, CheckConstraint, Column, DataType, QualifiedName, Table};
 
 /// PostgreSQL 12 or later.
 #[derive(Debug, Clone, Copy, Default)]
@@ -60,12 +60,27 @@ impl Postgres {
                 column_list(self, &pk.columns)
             ));
         }
+        // Inside CREATE TABLE, PostgreSQL silently drops a unique constraint
+        // whose columns repeat the primary key's or an earlier unique's
+        // (transformIndexConstraints); added afterwards, it is kept.
+        let mut key_columns: Vec<&[String]> = t
+            .primary_key
+            .iter()
+            .map(|pk| pk.columns.as_slice())
+            .collect();
+        let mut repeated = Vec::new();
         for u in &t.uniques {
-            lines.push(format!(
+            let constraint = format!(
                 "CONSTRAINT {} UNIQUE ({})",
                 self.quote_ident(&u.name),
                 column_list(self, &u.columns)
-            ));
+            );
+            if key_columns.contains(&u.columns.as_slice()) {
+                repeated.push(self.alter(name, format!("ADD {constraint}")));
+            } else {
+                key_columns.push(&u.columns);
+                lines.push(constraint);
+            }
         }
         for c in &t.checks {
             lines.push(format!(
@@ -79,6 +94,7 @@ impl Postgres {
             self.qualified_name(name),
             lines.join(",\n  ")
         )];
+        out.extend(repeated);
         if let Some(comment) = &t.comment {
             out.push(format!(
                 "COMMENT ON TABLE {} IS {}",
@@ -100,6 +116,37 @@ impl Postgres {
             self.qualified_name(table),
             rest.as_ref()
         )
+    }
+
+    /// The checks of a table (to-state name) that a type change of `column`
+    /// must drop and add again. PostgreSQL keeps a check as parsed against
+    /// the old type and rewrites it with casts (`price >= 0::numeric` turns
+    /// into `price::numeric >= 0::numeric` once price is an integer), so a
+    /// check that stays would no longer read back as written. Checks this
+    /// plan drops or adds anyway are left to those changes.
+    fn checks_to_reparse<'c>(
+        &self,
+        table: &QualifiedName,
+        column: &str,
+        ctx: &RenderContext<'c>,
+    ) -> Vec<&'c CheckConstraint> {
+        let (Some(old), Some(new)) = (ctx.old_table(table), ctx.to_table(table)) else {
+            return Vec::new();
+        };
+        let dropped = |name: &str| {
+            ctx.changes().iter().any(|c| {
+                matches!(c, Change::DropCheck { table: t, check }
+                    if check.name == name && ctx.renames().table_forward(t) == *table)
+            })
+        };
+        new.checks
+            .iter()
+            .filter(|c| {
+                old.checks.iter().any(|o| o.name == c.name)
+                    && !dropped(&c.name)
+                    && mentions(self.kind(), &c.expression, column)
+            })
+            .collect()
     }
 
     fn alter_column(&self, table: &QualifiedName, column: &str, rest: impl AsRef<str>) -> String {
@@ -306,11 +353,23 @@ impl Dialect for Postgres {
             )]),
             Change::ChangeColumnType { table, column, to, .. } => {
                 let ty = self.native_type(to);
-                Rendering::sql([self.alter_column(
+                let checks = self.checks_to_reparse(table, column, ctx);
+                let mut sql: Vec<String> = checks
+                    .iter()
+                    .map(|c| self.alter(table, format!("DROP CONSTRAINT {}", self.quote_ident(&c.name))))
+                    .collect();
+                sql.push(self.alter_column(
                     table,
                     column,
                     format!("TYPE {ty} USING {}::{ty}", self.quote_ident(column)),
-                )])
+                ));
+                sql.extend(checks.iter().map(|c| {
+                    self.alter(
+                        table,
+                        format!("ADD CONSTRAINT {} CHECK ({})", self.quote_ident(&c.name), c.expression),
+                    )
+                }));
+                Rendering::sql(sql)
             }
             Change::SetColumnNullable {
                 table,

@@ -18,8 +18,8 @@
 //! `CREATE TABLE`, so a new table's keys are created with it.
 
 use super::common::{
-    column_list, default_wrapped, fk_body, index_entries, is_plain_default, quote_string,
-    quote_with, unsupported, TypeText,
+    column_list, default_wrapped, fk_body, index_entries, is_plain_default, mentions,
+    quote_string, quote_with, unsupported, TypeText,
 };
 use super::{Dialect, DialectKind, Rendering};
 use crate::context::RenderContext;
@@ -236,7 +236,7 @@ impl Sqlite {
                 let constrained = t.primary_key.iter().any(|pk| pk.columns.contains(name))
                     || t.uniques.iter().any(|u| u.columns.contains(name))
                     || t.foreign_keys.iter().any(|f| f.columns.contains(name))
-                    || t.checks.iter().any(|c| mentions(&c.expression, name));
+                    || t.checks.iter().any(|c| mentions(self.kind(), &c.expression, name));
                 constrained.then_some(to_name)
             }
             Change::AddColumn {
@@ -294,7 +294,13 @@ impl Sqlite {
             ..table.clone()
         };
         let fks: Vec<&ForeignKey> = new.foreign_keys.iter().collect();
-        let columns = column_list(self, &kept);
+        // With no column kept, the rowids carry the rows over and every
+        // column takes its default, as ALTER TABLE would have done.
+        let columns = if kept.is_empty() {
+            "rowid".to_string()
+        } else {
+            column_list(self, &kept)
+        };
         let mut sql = vec![
             self.create_table(change, &temp, new, &fks)?,
             format!(
@@ -313,16 +319,6 @@ impl Sqlite {
         }
         Ok(sql)
     }
-}
-
-/// Whether an expression mentions a name as a whole word (quoted or not).
-fn mentions(expression: &str, name: &str) -> bool {
-    crate::expr::tokenize(DialectKind::Sqlite, expression).is_some_and(|toks| {
-        toks.iter().any(|t| match t {
-            crate::expr::Tok::Word(w) | crate::expr::Tok::Ident(w) => w.eq_ignore_ascii_case(name),
-            _ => false,
-        })
-    })
 }
 
 impl Dialect for Sqlite {
