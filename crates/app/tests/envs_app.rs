@@ -34,7 +34,7 @@ fn the_demo_deploys_three_sqlite_environments_for_real() {
         "the demo took {:?}",
         started.elapsed()
     );
-    let mut app = App::open(&path, "tester").unwrap();
+    let app = App::open(&path, "tester").unwrap();
     let status = app.env_status().unwrap();
     let board: Vec<(String, Option<String>, String, bool)> = status
         .environments
@@ -114,7 +114,7 @@ fn the_demo_deploys_three_sqlite_environments_for_real() {
 #[test]
 fn environments_keep_their_order_and_colours() {
     let (_dir, path) = demo();
-    let mut app = App::open(&path, "tester").unwrap();
+    let app = App::open(&path, "tester").unwrap();
     let staging = app
         .env_add(
             "staging",
@@ -181,7 +181,7 @@ fn environments_keep_their_order_and_colours() {
 #[test]
 fn front_end_calls_cover_the_board() {
     let (_dir, path) = demo();
-    let mut app = App::open(&path, "tester").unwrap();
+    let app = App::open(&path, "tester").unwrap();
     let list = call(&mut app, json!({"command": "env_list"})).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 3);
     let status = call(&mut app, json!({"command": "env_status"})).unwrap();
@@ -194,7 +194,7 @@ fn front_end_calls_cover_the_board() {
     .unwrap();
     assert_eq!(plan["from_version"], "0.2.0");
     assert_eq!(plan["severity"], "breaking");
-    assert!(plan["breaking"].as_array().unwrap().len() >= 1);
+    assert!(!plan["breaking"].as_array().unwrap().is_empty());
 
     // A breaking promotion without allow_breaking: refused, as bad input.
     let err = call(
@@ -249,13 +249,16 @@ fn front_end_calls_cover_the_board() {
     )
     .unwrap();
     assert_eq!(rollback["result"], "dry_run");
-    assert!(rollback["plan"]["statements"].as_array().unwrap().len() > 0);
+    assert!(!rollback["plan"]["statements"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
 fn the_working_state_deploys_where_snapshots_are_not_required() {
     let (_dir, path) = demo();
-    let mut app = App::open(&path, "tester").unwrap();
+    let app = App::open(&path, "tester").unwrap();
     app.add_ops_json(
         r#"{"target": "tbl_orders", "op": "add_column", "payload": {"name": "gift", "data_type": {"kind": "boolean"}}}"#,
     )

@@ -422,3 +422,45 @@ fn a_failing_statement_on_mariadb_is_recorded_with_what_stayed_applied() {
     );
     assert_eq!(ws.json(&["drift", "--env", "dev"])["drifted"], false);
 }
+
+/// One environment is one database: a project with two catalogs (or, on
+/// SQLite and MySQL, two schemas) is refused by name before anything runs.
+#[test]
+fn a_project_that_is_not_one_database_is_refused() {
+    let ws = Ws::new();
+    project_up_to(&ws, 1);
+    let db = TargetDb::new(Kind::Sqlite, &ws);
+    add_env(&ws, "dev", &db, &[]);
+    let ops = json!([
+        {"target": "cat_app", "op": "add_schema", "payload": {"id": "sch_audit", "name": "audit"}},
+        {"target": "sch_audit", "op": "add_table", "payload": {"id": "tbl_log", "name": "log"}},
+    ]);
+    let r = ws.run_with_stdin(&["op", "add", "-"], &ops.to_string());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    ws.ok(&[
+        "snapshot",
+        "create",
+        "--version",
+        "0.2.0",
+        "--name",
+        "two schemas",
+    ]);
+    let r = ws.run(&["deploy", "--env", "dev"]);
+    assert_fails(&r, 2, &["2 schemas (public, audit)", "SQLite"]);
+
+    let ops = json!([{"target": "root", "op": "add_catalog", "payload": {"id": "cat_more", "name": "more"}}]);
+    let r = ws.run_with_stdin(&["op", "add", "-"], &ops.to_string());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    ws.ok(&[
+        "snapshot",
+        "create",
+        "--version",
+        "0.3.0",
+        "--name",
+        "two catalogs",
+    ]);
+    let r = ws.run(&["plan", "--env", "dev"]);
+    assert_fails(&r, 2, &["2 catalogs (app, more)", "single database"]);
+    assert_eq!(history(&ws), Vec::<serde_json::Value>::new());
+    assert!(db.introspect().tables().next().is_none());
+}

@@ -400,27 +400,16 @@ fn units(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) -> Vec<
                 .map(|&m| phase_of(&changes[m]).1)
                 .min()
                 .unwrap_or(1);
-            let identity = members.iter().find_map(|&m| match &changes[m] {
-                Change::SetColumnIdentity { identity, .. } => Some(*identity),
-                _ => None,
-            });
-            let key = match identity {
-                // MySQL wants an AUTO_INCREMENT column to be a key already…
-                Some(true) if kind == DialectKind::Mysql && adds_primary_key(changes, table) => {
-                    (phase::ADD_CONSTRAINT, 0, 1, i)
-                }
-                // … and will not drop the key while the column is one.
-                // Before the renames, names are the from-state ones: only
-                // when nothing here is renamed is the statement valid there.
-                Some(false)
-                    if kind == DialectKind::Mysql
-                        && drops_primary_key(changes, table)
-                        && ctx.renames().table_back(table) == *table
-                        && !ctx.renames().column_renamed(table, column) =>
-                {
-                    (phase::DROP_CONSTRAINT, 1, usize::MAX, i)
-                }
-                _ => (phase::ALTER_COLUMN, step, 0, i),
+            let identity_on = members
+                .iter()
+                .any(|&m| matches!(changes[m], Change::SetColumnIdentity { identity: true, .. }));
+            // MySQL wants an AUTO_INCREMENT column to be a key already (the
+            // other way round, see the MySQL dialect's DROP PRIMARY KEY).
+            let key = if kind == DialectKind::Mysql && identity_on && adds_primary_key(changes, table)
+            {
+                (phase::ADD_CONSTRAINT, 0, 1, i)
+            } else {
+                (phase::ALTER_COLUMN, step, 0, i)
             };
             units.push(Unit {
                 members,
@@ -651,13 +640,6 @@ fn adds_primary_key(changes: &[Change], table: &QualifiedName) -> bool {
     changes
         .iter()
         .any(|c| matches!(c, Change::AddPrimaryKey { table: t, .. } if t == table))
-}
-
-/// Whether a plan drops the primary key of a table (from-state name).
-fn drops_primary_key(changes: &[Change], table: &QualifiedName) -> bool {
-    changes
-        .iter()
-        .any(|c| matches!(c, Change::DropPrimaryKey { table: t, .. } if t == table))
 }
 
 /// The order of renames within one table (or schema) such that no rename

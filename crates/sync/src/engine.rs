@@ -496,6 +496,15 @@ async fn run_inner(
         }
     };
     report.full = matches!(start, Start::All);
+    // A first load into an empty table needs no merge. SQLite sources page
+    // without one snapshot, so a row updated mid-run could come twice.
+    let mut load = load;
+    load.fresh = report.full
+        && cp.is_empty()
+        && matches!(job.merge, Merge::Upsert | Merge::Append)
+        && job.deleted_column.is_none()
+        && source.kind() != tidemark_db::DialectKind::Sqlite
+        && target.is_empty(&load.table).await?;
     if replace {
         target.replace_begin(&load).await?;
     }

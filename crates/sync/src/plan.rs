@@ -408,6 +408,7 @@ pub fn plan_load(
         },
         deleted,
         scd2,
+        fresh: false,
     })
 }
 

@@ -453,6 +453,11 @@ pub struct LoadPlan {
     pub deleted: Option<usize>,
     /// The SCD2 columns, in `Scd2` mode.
     pub scd2: Option<Scd2Columns>,
+    /// The target held no rows when the run started and the source delivers
+    /// each key at most once in this run (one consistent snapshot), so
+    /// batches can be inserted without merging. A key that shows up anyway
+    /// fails the batch on the primary key; nothing is overwritten.
+    pub fresh: bool,
 }
 
 impl LoadPlan {
@@ -569,6 +574,9 @@ pub trait Endpoint: Send {
 
     /// Reads a table's columns and keys; `None` when it does not exist.
     async fn describe(&mut self, table: &TableName) -> Result<Option<TableInfo>, DbError>;
+
+    /// Whether the table has no rows.
+    async fn is_empty(&mut self, table: &TableName) -> Result<bool, DbError>;
 
     /// The key of some row whose `column` is NULL, if there is one.
     async fn first_null(

@@ -704,6 +704,14 @@ impl Endpoint for MyEndpoint {
         }))
     }
 
+    async fn is_empty(&mut self, table: &TableName) -> Result<bool, DbError> {
+        let any = sqlx::query(&format!("SELECT 1 FROM {} LIMIT 1", qt(table)))
+            .fetch_optional(&mut self.conn)
+            .await
+            .map_err(self.err(format!("looking into {table}")))?;
+        Ok(any.is_none())
+    }
+
     async fn first_null(
         &mut self,
         table: &TableName,
@@ -964,7 +972,11 @@ impl Endpoint for MyEndpoint {
         let names: Vec<String> = plan.columns.iter().map(|c| qi(&c.target.name)).collect();
         let err = self.err(format!("writing a batch into {}", plan.table));
         let mut tx = self.conn.begin().await.map_err(&err)?;
-        let existing = MyEndpoint::existing_rows(&mut tx, &target, plan, &prepared.keys).await?;
+        let existing = if plan.fresh {
+            HashMap::new()
+        } else {
+            MyEndpoint::existing_rows(&mut tx, &target, plan, &prepared.keys).await?
+        };
         let (actions, counts) = classify(&target, plan, &prepared, &existing)?;
         let row_params = |i: usize| prepared.rows[i].iter().map(param).collect::<Vec<_>>();
         let mut deletes = Vec::new();

@@ -768,6 +768,14 @@ impl Endpoint for PgEndpoint {
         }))
     }
 
+    async fn is_empty(&mut self, table: &TableName) -> Result<bool, DbError> {
+        let any: Option<i32> = sqlx::query_scalar(&format!("SELECT 1 FROM {} LIMIT 1", qt(table)))
+            .fetch_optional(&mut self.conn)
+            .await
+            .map_err(self.err(format!("looking into {table}")))?;
+        Ok(any.is_none())
+    }
+
     async fn first_null(
         &mut self,
         table: &TableName,
@@ -1070,6 +1078,24 @@ impl Endpoint for PgEndpoint {
             .begin()
             .await
             .map_err(err("beginning a transaction"))?;
+        let direct = plan.fresh
+            && plan.deleted.is_none()
+            && matches!(plan.mode, LoadMode::Append | LoadMode::Upsert)
+            && plan
+                .columns
+                .iter()
+                .all(|c| c.target.kind != ValueKind::Other);
+        if direct {
+            // Nothing to merge with: straight into the table.
+            PgEndpoint::copy_batch(&mut tx, &target, plan, &t, batch).await?;
+            let counts = LoadCounts {
+                inserted: rows,
+                ..LoadCounts::default()
+            };
+            let seq = write_checkpoint(&mut tx, &target, plan, checkpoint).await?;
+            tx.commit().await.map_err(err("committing the batch"))?;
+            return Ok((counts, seq));
+        }
         PgEndpoint::copy_batch(&mut tx, &target, plan, STAGE, batch).await?;
         let mut counts = LoadCounts::default();
         let conflict_target = key_names

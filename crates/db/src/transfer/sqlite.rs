@@ -502,6 +502,18 @@ impl Endpoint for LiteEndpoint {
         .await
     }
 
+    async fn is_empty(&mut self, table: &TableName) -> Result<bool, DbError> {
+        let sql = format!("SELECT 1 FROM {} LIMIT 1", qt(table));
+        let action = format!("looking into {table}");
+        self.run(move |conn, target| {
+            conn.query_row(&sql, [], |_| Ok(()))
+                .optional()
+                .map(|row| row.is_none())
+                .map_err(qerr(target, action))
+        })
+        .await
+    }
+
     async fn first_null(
         &mut self,
         table: &TableName,
@@ -739,7 +751,7 @@ impl Endpoint for LiteEndpoint {
                 .map(|s| format!(" AND {} = 1", qi(&s.is_current.name)))
                 .unwrap_or_default();
             let mut existing: HashMap<String, Vec<Cell<'static>>> = HashMap::new();
-            {
+            if !plan.fresh {
                 let mut stmt = tx
                     .prepare_cached(&format!(
                         "SELECT {} FROM {t} WHERE {}{current}",

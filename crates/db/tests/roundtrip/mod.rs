@@ -908,6 +908,17 @@ pub fn valid(kind: DialectKind, schema: &Schema, checks: &CheckColumns) -> Resul
             relation("index", &i.name)?;
         }
         for fk in &t.foreign_keys {
+            // MySQL gives several keys over the same columns one index, named
+            // after the newest key on MariaDB and the first on MySQL; with no
+            // DROP INDEX IF EXISTS on MySQL, a plan that drops them all cannot
+            // name the index it leaves behind (see docs/dialects.md).
+            let shared = t
+                .foreign_keys
+                .iter()
+                .any(|o| o.name != fk.name && o.columns == fk.columns);
+            if kind == DialectKind::Mysql && shared {
+                return Err(format!("foreign key {} shares its columns", fk.name));
+            }
             let parent = schema
                 .tables
                 .iter()

@@ -15,7 +15,7 @@ use super::common::{
 use super::{Dialect, DialectKind, Rendering};
 use crate::context::RenderContext;
 use crate::error::SqlError;
-use tidemark_model::{Change, Column, DataType, ForeignKey, QualifiedName, Table};
+use tidemark_model::{Change, Column, DataType, ForeignKey, PrimaryKey, QualifiedName, Table};
 
 /// MySQL 8.0.19+ / MariaDB 10.5+.
 #[derive(Debug, Clone, Copy, Default)]
@@ -126,6 +126,25 @@ impl Mysql {
             .iter()
             .any(|other| other.name != fk.name && other.columns == fk.columns);
         !covered && !shared
+    }
+
+    /// The from-state AUTO_INCREMENT column under a primary key (from-state
+    /// table name) that is no identity column in the to state.
+    fn identity_losing_key<'c>(
+        &self,
+        table: &QualifiedName,
+        key: &PrimaryKey,
+        ctx: &RenderContext<'c>,
+    ) -> Option<&'c Column> {
+        let to_name = ctx.renames().table_forward(table);
+        let to_table = ctx.to_table(&to_name);
+        ctx.from_table(table)?.columns.iter().find(|c| {
+            let to_column = ctx.renames().column_forward(&to_name, &c.name);
+            let stays = to_table
+                .and_then(|t| t.columns.iter().find(|x| x.name == to_column))
+                .is_some_and(|x| x.identity);
+            c.identity && key.columns.contains(&c.name) && !stays
+        })
     }
 
     /// `MODIFY COLUMN` with the column's to-state definition: the one
@@ -360,8 +379,22 @@ impl Dialect for Mysql {
                 table,
                 format!("ADD PRIMARY KEY ({})", column_list(self, &key.columns)),
             )]),
-            Change::DropPrimaryKey { table, .. } => {
-                Rendering::sql([self.alter(table, "DROP PRIMARY KEY")])
+            Change::DropPrimaryKey { table, key } => {
+                // MySQL will not drop the key of an AUTO_INCREMENT column, so
+                // a column that stops being one (or goes) stops first, in the
+                // same statement; a later statement gives a kept column its
+                // to-state definition.
+                let sql = match self.identity_losing_key(table, key, ctx) {
+                    Some(c) => format!(
+                        "MODIFY COLUMN {}, DROP PRIMARY KEY",
+                        self.column_def(&Column {
+                            identity: false,
+                            ..c.clone()
+                        })
+                    ),
+                    None => "DROP PRIMARY KEY".to_string(),
+                };
+                Rendering::sql([self.alter(table, sql)])
             }
             Change::AddUnique { table, constraint } => Rendering::sql([self.alter(
                 table,
