@@ -106,7 +106,7 @@ fn the_demo_deploys_three_sqlite_environments_for_real() {
         "left-over databases are not silently reused: {err}"
     );
     create_demo(&path, true).unwrap();
-    let app = App::open(&path, "tester").unwrap();
+    let mut app = App::open(&path, "tester").unwrap();
     assert!(!app.drift("dev").unwrap().drifted);
     assert_eq!(count(&dev, "customers"), 3);
 }
@@ -114,7 +114,7 @@ fn the_demo_deploys_three_sqlite_environments_for_real() {
 #[test]
 fn environments_keep_their_order_and_colours() {
     let (_dir, path) = demo();
-    let app = App::open(&path, "tester").unwrap();
+    let mut app = App::open(&path, "tester").unwrap();
     let staging = app
         .env_add(
             "staging",
@@ -181,7 +181,7 @@ fn environments_keep_their_order_and_colours() {
 #[test]
 fn front_end_calls_cover_the_board() {
     let (_dir, path) = demo();
-    let app = App::open(&path, "tester").unwrap();
+    let mut app = App::open(&path, "tester").unwrap();
     let list = call(&mut app, json!({"command": "env_list"})).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 3);
     let status = call(&mut app, json!({"command": "env_status"})).unwrap();
@@ -258,7 +258,7 @@ fn front_end_calls_cover_the_board() {
 #[test]
 fn the_working_state_deploys_where_snapshots_are_not_required() {
     let (_dir, path) = demo();
-    let app = App::open(&path, "tester").unwrap();
+    let mut app = App::open(&path, "tester").unwrap();
     app.add_ops_json(
         r#"{"target": "tbl_orders", "op": "add_column", "payload": {"name": "gift", "data_type": {"kind": "boolean"}}}"#,
     )
