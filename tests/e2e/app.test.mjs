@@ -250,6 +250,50 @@ describe('tidemark serve + web UI on the demo workspace', () => {
     }
   });
 
+  test('a card deploys a chosen snapshot to dev after a dry-run plan, and offers a rollback', async () => {
+    const before = JSON.parse(tidemark(workspace, '--json', 'status')).environments.find((e) => e.environment.name === 'dev');
+    const versions = JSON.parse(tidemark(workspace, '--json', 'snapshot', 'list'));
+    const latest = (Array.isArray(versions) ? versions : versions.snapshots).map((s) => s.version).at(-1);
+    assert.notEqual(before.version, latest, 'dev does not run the newest snapshot yet');
+    await page.click('[data-testid=nav-environments]');
+    await page.click('[data-testid=deploy-dev]');
+    const dialog = page.locator('[data-testid=deploy-dialog]');
+    await dialog.locator('[data-testid=promote-summary]').waitFor();
+    // The newest snapshot is offered first; the plan is a dry run of it.
+    assert.equal(await dialog.locator('[data-testid=deploy-snapshot]').inputValue(), latest);
+    assert.match(await dialog.locator('[data-testid=promote-script]').innerText(), /nickname/);
+    const confirm = dialog.locator('[data-testid=promote-confirm]');
+    if (await dialog.locator('.stmt').count()) {
+      assert.equal(await confirm.isDisabled(), true, 'breaking statements need consent');
+      await dialog.locator('input[type=checkbox]').check();
+    }
+    assert.match(await confirm.innerText(), new RegExp(`Deploy ${latest.replace(/\./g, '\\.')} to dev`));
+    await screenshot(page, 'deploy');
+    await confirm.click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.waitForFunction(
+      (version) => document.querySelector('[data-testid=env-column][data-env="dev"] .env-version')?.textContent?.includes(version),
+      latest,
+    );
+    const after = JSON.parse(tidemark(workspace, '--json', 'status')).environments.find((e) => e.environment.name === 'dev');
+    assert.equal(after.version, latest, 'the CLI sees the deployment');
+    const history = JSON.parse(tidemark(workspace, '--json', 'history', '--env', 'dev'));
+    assert.equal(history[0].to_version, latest);
+    assert.equal(history[0].status, 'succeeded');
+
+    // Rollback offers the earlier snapshots, newest first, and plans the way back.
+    await page.click('[data-testid=rollback-dev]');
+    const back = page.locator('[data-testid=rollback-dialog]');
+    await back.locator('[data-testid=promote-summary]').waitFor();
+    assert.equal(await back.locator('[data-testid=deploy-snapshot]').inputValue(), before.version);
+    assert.match(await back.locator('[data-testid=promote-script]').innerText(), /nickname/);
+    await screenshot(page, 'rollback');
+    await page.keyboard.press('Escape');
+    await back.waitFor({ state: 'detached' });
+    const still = JSON.parse(tidemark(workspace, '--json', 'status')).environments.find((e) => e.environment.name === 'dev');
+    assert.equal(still.version, latest, 'planning a rollback changes nothing');
+  });
+
   test('drift is checked against the live database', async () => {
     await page.click('[data-testid=nav-drift]');
     await page.locator('[data-testid=drift-table]').waitFor();

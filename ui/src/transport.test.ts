@@ -164,7 +164,7 @@ describe('Tauri transport', () => {
     const stop = t.onProgress((e) => got.push(e));
     await Promise.resolve();
     await Promise.resolve();
-    const event: ProgressEvent = { job: 'job-1', label: 'diff', done: 0, total: null, finished: false, error: null };
+    const event: ProgressEvent = { job: 'job-1', label: 'diff', done: 0, total: null, finished: false, error: null, sync: null };
     handler!({ payload: event });
     expect(got).toEqual([event]);
     expect(listen.mock.calls[0]![0]).toBe('progress');
@@ -187,7 +187,7 @@ describe('HTTP progress events', () => {
     t.onProgress(() => undefined);
     expect(make).toHaveBeenCalledTimes(1);
     expect(make).toHaveBeenCalledWith('/api/events?token=a%20b');
-    const event: ProgressEvent = { job: 'job-2', label: 'scan', done: 3, total: 10, finished: false, error: null };
+    const event: ProgressEvent = { job: 'job-2', label: 'scan', done: 3, total: 10, finished: false, error: null, sync: null };
     listeners.get('progress')!(new MessageEvent('progress', { data: JSON.stringify(event) }));
     expect(got).toEqual([event]);
     stop();

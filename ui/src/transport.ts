@@ -15,6 +15,7 @@ import type { ScanRun } from './bindings/ScanRun';
 import type { StatusReport } from './bindings/StatusReport';
 import type { SyncJobDetail } from './bindings/SyncJobDetail';
 import type { SyncJobSummary } from './bindings/SyncJobSummary';
+import type { SyncRunResult } from './bindings/SyncRunResult';
 import type { ApiErrorKind } from './bindings/ApiErrorKind';
 import type { Bump } from './bindings/Bump';
 import type { Call } from './bindings/Call';
@@ -315,8 +316,14 @@ export const api = {
   envStatus: () => call<StatusReport>({ command: 'env_status' }),
   promote: (args: { from: string; to: string; allow_breaking: boolean; confirm: string | null; dry_run: boolean }) =>
     call<DeployOutcome>({ command: 'promote', args }),
+  deploy: (args: { env: string; snapshot: string | null; allow_breaking: boolean; confirm: string | null; dry_run: boolean }) =>
+    call<DeployOutcome>({ command: 'deploy', args }),
+  rollback: (args: { env: string; to: string; allow_breaking: boolean; confirm: string | null; dry_run: boolean }) =>
+    call<DeployOutcome>({ command: 'rollback', args }),
   drift: (env: string) => call<DriftReport>({ command: 'drift', args: { env } }),
   history: (env: string | null) => call<Deployment[]>({ command: 'history', args: { env } }),
   syncList: () => call<SyncJobSummary[]>({ command: 'sync_list' }),
   syncShow: (name: string) => call<SyncJobDetail>({ command: 'sync_show', args: { name } }),
+  /** Runs a sync job once; its progress arrives as progress events meanwhile. */
+  syncRun: (name: string) => call<SyncRunResult>({ command: 'sync_run', args: { name } }),
 };

@@ -21,6 +21,7 @@ pub struct ConnectionCheck {
     /// Whether the database answered.
     pub ok: bool,
     /// How long connecting and pinging took.
+    #[ts(type = "number")]
     pub millis: u64,
     /// Schemas and tables seen, when ok.
     pub tables: Option<usize>,

@@ -12,6 +12,7 @@ mod describe;
 mod envs;
 mod error;
 mod export;
+mod iceberg;
 mod import_live;
 mod live;
 mod mapping;
@@ -35,6 +36,7 @@ pub use describe::describe_change;
 pub use envs::{EnvSettings, EnvStatus, StatusReport};
 pub use error::{AppError, AppResult};
 pub use export::{ExportSummary, ImportSummary};
+pub use iceberg::{parse_as_of, IcebergRows, IcebergTableSummary, ICEBERG_CATALOG_NAME};
 pub use import_live::LiveImport;
 pub use live::DriftReport;
 pub use marker::Marker;
@@ -46,9 +48,10 @@ pub use scans::{
 };
 pub use snapshots::{DiffReport, SnapshotRef, SnapshotSummary, VerifyReport, VerifyRow};
 pub use sync::{
-    format_sync_duration, parse_sync_duration, ProgressSink, SyncJobAdded, SyncJobDetail,
-    SyncJobInput, SyncJobSummary, SyncPhase, SyncProgress, SyncRunResult,
+    broker_target, format_sync_duration, parse_sync_duration, ProgressSink, SyncJobAdded,
+    SyncJobDetail, SyncJobInput, SyncJobSummary, SyncPhase, SyncProgress, SyncRunResult,
 };
+pub use tidemark_iceberg::SnapshotInfo as IcebergSnapshot;
 
 use chrono::{DateTime, Utc};
 use std::path::Path;

@@ -75,6 +75,7 @@ pub struct IncrementalDiffReport {
     /// Changes per asset type and change type.
     pub counts: ChangeCounts,
     /// Every change.
+    #[ts(type = "number")]
     pub total: u64,
     /// Where the change rows are, in words.
     pub location: String,

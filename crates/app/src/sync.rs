@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tidemark_db::transfer::{self, Endpoint, TableName};
 use tidemark_db::ConnectionSpec;
-use tidemark_store::{SyncCheckpointMirror, SyncJobRow, SyncRunRow};
+use tidemark_store::{SyncCheckpointMirror, SyncJobRow, SyncRunRow, Workspace};
+use tidemark_sync::broker::{BrokerCheckpoint, BrokerTarget, CheckpointStore};
+use tidemark_sync::iceberg_target::{self, is_iceberg};
 use tidemark_sync::{
     detect, parse_duration, ConflictPolicy, Detect, JobSpec, Merge, RunOptions, RunReport,
     RunStatus, SyncError, DEFAULT_BATCH_SIZE,
@@ -116,6 +118,19 @@ pub struct SyncRunResult {
     pub bad_input: bool,
 }
 
+/// The target text of a broker job (`nats:SUBJECT`, `kafka:TOPIC`) with its
+/// options (`--nats-url`, `--brokers`, `--encoding`), checked; what
+/// [`SyncJobInput::target`] takes for a broker.
+pub fn broker_target(
+    target: &str,
+    nats_url: Option<&str>,
+    brokers: Option<&str>,
+    encoding: Option<&str>,
+) -> AppResult<String> {
+    BrokerTarget::compose(target, nats_url, brokers, encoding)
+        .map_err(|e| bad(format!("--target: {e}")))
+}
+
 /// How many runs `sync show` lists.
 const SHOWN_RUNS: usize = 10;
 
@@ -197,8 +212,30 @@ impl App {
         if self.ws.sync_job(name).is_ok() {
             return Err(tidemark_store::StoreError::SyncJobExists(name.to_string()).into());
         }
-        for c in [&input.source, &input.target] {
-            self.ws.connection(c)?;
+        // `nats:SUBJECT` / `kafka:TOPIC`: a broker instead of a connection.
+        let broker = if BrokerTarget::is_broker(&input.target) {
+            Some(BrokerTarget::parse(&input.target).map_err(|e| bad(format!("--target: {e}")))?)
+        } else {
+            None
+        };
+        if is_iceberg(&input.source) {
+            // `iceberg:NAMESPACE.TABLE`: read by snapshot (see iceberg.rs).
+            if BrokerTarget::is_broker(&input.target) || is_iceberg(&input.target) {
+                return Err(bad(
+                    "an Iceberg source needs a database connection as the target".into(),
+                ));
+            }
+            self.ws.connection(&input.target)?;
+            let target = self.open_endpoint(&input.target)?;
+            return self.sync_add_from_iceberg(input, target);
+        }
+        if input.table.trim().is_empty() {
+            return Err(bad("--table: name the source table".into()));
+        }
+        self.ws.connection(&input.source)?;
+        let iceberg = is_iceberg(&input.target);
+        if broker.is_none() && !iceberg {
+            self.ws.connection(&input.target)?;
         }
         let merge: Merge = input
             .merge
@@ -227,7 +264,11 @@ impl App {
         let mut column = input.column.clone();
         let mut notes = Vec::new();
         let mut source = self.open_endpoint(&input.source)?;
-        let mut target = self.open_endpoint(&input.target)?;
+        let mut target = match broker {
+            Some(_) => None,
+            None if iceberg => None,
+            None => Some(self.open_endpoint(&input.target)?),
+        };
         if auto {
             if merge == Merge::Replace {
                 notes.push("auto: --merge replace reads every row, so detection is full".into());
@@ -266,11 +307,18 @@ impl App {
             name: name.to_string(),
             source: input.source.clone(),
             source_table: input.table.clone(),
-            target: input.target.clone(),
-            target_table: input
-                .target_table
-                .clone()
-                .unwrap_or_else(|| TableName::parse(&input.table).name),
+            target: match &broker {
+                Some(b) => b.to_string(),
+                None => input.target.clone(),
+            },
+            target_table: match &broker {
+                Some(b) => b.subject.clone(),
+                None if iceberg => input.target[iceberg_target::PREFIX.len()..].to_string(),
+                None => input
+                    .target_table
+                    .clone()
+                    .unwrap_or_else(|| TableName::parse(&input.table).name),
+            },
             detect,
             detect_auto: auto,
             tracking_column: column,
@@ -283,14 +331,27 @@ impl App {
             reconcile_deletes: input.reconcile_deletes,
         };
         let checked = self.block_on(async {
-            let checked = tidemark_sync::check(&spec, &mut *source, &mut *target).await;
+            let checked = match (&broker, &mut target) {
+                (Some(b), _) => tidemark_sync::broker::check(&spec, b, &mut *source)
+                    .await
+                    .map(|(_, plan)| (plan, true)),
+                (None, Some(t)) => tidemark_sync::check(&spec, &mut *source, &mut **t)
+                    .await
+                    .map(|c| (c.plan, c.target.is_some())),
+                (None, None) if iceberg => iceberg_target::check(&spec, &mut *source)
+                    .await
+                    .map(|(_, plan)| (plan, true)),
+                (None, None) => unreachable!("a job has a broker or a target connection"),
+            };
             let _ = source.close().await;
-            let _ = target.close().await;
+            if let Some(t) = target {
+                let _ = t.close().await;
+            }
             checked
         });
-        let checked = checked.map_err(sync_error)?;
-        notes.extend(checked.plan.notes.iter().cloned());
-        if checked.target.is_none() {
+        let (plan, target_exists) = checked.map_err(sync_error)?;
+        notes.extend(plan.notes.iter().cloned());
+        if !target_exists {
             notes.push(format!(
                 "target table {} does not exist yet: the first run creates it",
                 spec.target_table
@@ -387,8 +448,21 @@ impl App {
         for name in names {
             let row = self.ws.sync_job(name)?;
             let spec = spec_of(&row)?;
-            let source = self.endpoints_of(&spec.source)?;
-            let target = self.endpoints_of(&spec.target)?;
+            let source = if is_iceberg(&spec.source) {
+                Source::Iceberg(crate::iceberg::warehouse_dir(self.ws.path()))
+            } else {
+                Source::Table(self.endpoints_of(&spec.source)?)
+            };
+            let target = if BrokerTarget::is_broker(&spec.target) {
+                let broker = BrokerTarget::parse(&spec.target).map_err(|e| {
+                    AppError::Integrity(format!("sync job {name} has an unreadable target: {e}"))
+                })?;
+                Target::Broker(broker, self.ws.path().to_path_buf())
+            } else if is_iceberg(&spec.target) {
+                Target::Iceberg(crate::iceberg::warehouse_dir(self.ws.path()))
+            } else {
+                Target::Table(self.endpoints_of(&spec.target)?)
+            };
             work.push((spec, source, target));
         }
         let handle = self.block_on(async { tokio::runtime::Handle::current() });
@@ -435,8 +509,9 @@ impl App {
                 tx.record_sync_run(&run)?;
                 // The target's checkpoint is the truth; this copy is for
                 // display and moves only when the run reached one.
-                if report.watermark.is_some() {
-                    let job = tx.sync_job(&report.job)?;
+                // Broker jobs keep their checkpoint here already.
+                let job = tx.sync_job(&report.job)?;
+                if report.watermark.is_some() && !BrokerTarget::is_broker(&job.target) {
                     tx.mirror_sync_checkpoint(&SyncCheckpointMirror {
                         job: report.job.clone(),
                         cursor_column: job.tracking_column,
@@ -481,11 +556,22 @@ impl App {
         cancel: Arc<AtomicBool>,
         on_round: &mut dyn FnMut(&[SyncRunResult]),
     ) -> AppResult<()> {
+        let mut failed_rounds = 0u32;
         while !cancel.load(Ordering::SeqCst) {
             let started = Instant::now();
             let results = self.sync_run(names, parallel, progress.clone(), cancel.clone())?;
             on_round(&results);
-            while started.elapsed() < every && !cancel.load(Ordering::SeqCst) {
+            // A failed round (a database or broker away) is retried, with a
+            // growing pause, until it succeeds: nothing is skipped, since
+            // the next run starts from the last checkpoint.
+            let wait = if results.iter().any(|r| r.run.status == "failed") {
+                failed_rounds += 1;
+                every.max(retry_backoff(failed_rounds))
+            } else {
+                failed_rounds = 0;
+                every
+            };
+            while started.elapsed() < wait && !cancel.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(50).min(every));
             }
         }
@@ -493,19 +579,139 @@ impl App {
     }
 }
 
+/// The pause before retrying after `failed_rounds` failed rounds in a row:
+/// 1 s, 2 s, 4 s… up to 30 s.
+pub(crate) fn retry_backoff(failed_rounds: u32) -> Duration {
+    Duration::from_secs(1u64 << failed_rounds.saturating_sub(1).min(5)).min(Duration::from_secs(30))
+}
+
+/// Where a job's rows come from.
+enum Source {
+    /// A table behind a connection.
+    Table(Endpoints),
+    /// An Iceberg table in the workspace's catalog folder.
+    Iceberg(std::path::PathBuf),
+}
+
+/// Runs a job whose source is an Iceberg table (`iceberg:NS.TABLE`).
+async fn run_from_iceberg(
+    spec: &JobSpec,
+    dir: &std::path::Path,
+    target: &Target,
+    opts: &RunOptions,
+) -> (RunReport, Option<SyncError>) {
+    let fail = |error: SyncError| (failed_report(spec, opts, &error), Some(error));
+    let Target::Table(t) = target else {
+        return fail(SyncError::BadInput(
+            "an Iceberg source needs a database connection as the target".into(),
+        ));
+    };
+    let wh = match tidemark_iceberg::Warehouse::open(dir).await {
+        Ok(wh) => wh,
+        Err(e) => return fail(SyncError::Iceberg(e.to_string())),
+    };
+    let mut t = match transfer::open(&t.spec, t.password.as_deref()).await {
+        Ok(t) => t,
+        Err(e) => return fail(SyncError::from(e)),
+    };
+    let outcome = tidemark_sync::iceberg_source::run(spec, &wh, &mut *t, opts).await;
+    let _ = t.close().await;
+    (outcome.report, outcome.error)
+}
+
+/// Where a job's rows go.
+enum Target {
+    /// A table behind a connection.
+    Table(Endpoints),
+    /// A message broker; the checkpoint lives in the workspace at this path.
+    Broker(BrokerTarget, std::path::PathBuf),
+    /// An Iceberg table in the workspace's catalog folder; the checkpoint
+    /// lives in the snapshot summaries.
+    Iceberg(std::path::PathBuf),
+}
+
+/// Broker jobs' checkpoints, in the workspace's `sync_checkpoints` table
+/// (the position as JSON): written only after the broker acknowledged the
+/// batch it describes.
+struct WorkspaceCheckpoints(std::sync::Mutex<Workspace>);
+
+impl CheckpointStore for WorkspaceCheckpoints {
+    fn load(&self, job: &str) -> Result<Option<BrokerCheckpoint>, String> {
+        let ws = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match ws.sync_checkpoint(job).map_err(|e| e.to_string())? {
+            Some(m) => match m.position {
+                Some(p) => serde_json::from_str(&p)
+                    .map(Some)
+                    .map_err(|e| format!("the stored position is unreadable: {e}")),
+                None => Ok(None),
+            },
+            None => Ok(None),
+        }
+    }
+
+    fn save(&self, cp: &BrokerCheckpoint) -> Result<(), String> {
+        let position = serde_json::to_string(cp).map_err(|e| e.to_string())?;
+        let now = chrono::Utc::now();
+        let mut ws = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        ws.write(|tx| {
+            tx.mirror_sync_checkpoint(&SyncCheckpointMirror {
+                job: cp.job.clone(),
+                cursor_column: cp.cursor_column.clone(),
+                watermark: Some(cp.watermark.clone()),
+                position: Some(position),
+                run_id: Some(cp.run_id.clone()),
+                updated_at: Some(now.to_rfc3339()),
+                mirrored_at: now,
+            })
+        })
+        .map_err(|e| e.to_string())
+    }
+}
+
 async fn run_one(
     spec: &JobSpec,
-    source: &Endpoints,
-    target: &Endpoints,
+    source: &Source,
+    target: &Target,
     opts: &RunOptions,
 ) -> (RunReport, Option<SyncError>) {
     let failed = |e: tidemark_db::DbError| {
         let error = SyncError::from(e);
         (failed_report(spec, opts, &error), Some(error))
     };
+    let source = match source {
+        Source::Table(e) => e,
+        Source::Iceberg(dir) => return run_from_iceberg(spec, dir, target, opts).await,
+    };
     let mut s = match transfer::open(&source.spec, source.password.as_deref()).await {
         Ok(s) => s,
         Err(e) => return failed(e),
+    };
+    let target = match target {
+        Target::Table(t) => t,
+        Target::Broker(broker, path) => {
+            let store = match Workspace::open_existing(path) {
+                Ok(ws) => WorkspaceCheckpoints(std::sync::Mutex::new(ws)),
+                Err(e) => {
+                    let error = SyncError::Broker(format!("opening the workspace: {e}"));
+                    return (failed_report(spec, opts, &error), Some(error));
+                }
+            };
+            let outcome = tidemark_sync::broker::run(spec, broker, &mut *s, &store, opts).await;
+            let _ = s.close().await;
+            return (outcome.report, outcome.error);
+        }
+        Target::Iceberg(dir) => {
+            let outcome = match tidemark_iceberg::Warehouse::open(dir).await {
+                Ok(wh) => iceberg_target::run(spec, &mut *s, &wh, opts).await,
+                Err(e) => {
+                    let error = SyncError::Iceberg(e.to_string());
+                    let _ = s.close().await;
+                    return (failed_report(spec, opts, &error), Some(error));
+                }
+            };
+            let _ = s.close().await;
+            return (outcome.report, outcome.error);
+        }
     };
     let mut t = match transfer::open(&target.spec, target.password.as_deref()).await {
         Ok(t) => t,

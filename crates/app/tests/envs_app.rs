@@ -106,7 +106,7 @@ fn the_demo_deploys_three_sqlite_environments_for_real() {
         "left-over databases are not silently reused: {err}"
     );
     create_demo(&path, true).unwrap();
-    let mut app = App::open(&path, "tester").unwrap();
+    let app = App::open(&path, "tester").unwrap();
     assert!(!app.drift("dev").unwrap().drifted);
     assert_eq!(count(&dev, "customers"), 3);
 }

@@ -16,8 +16,13 @@ fn type_json(i: u8) -> serde_json::Value {
     }
 }
 
+/// A column: name, type selector, nullable.
+type ColumnSpec = (String, u8, bool);
+/// A table: name and columns.
+type TableSpec = (String, Vec<ColumnSpec>);
+
 /// A project: tables with columns, split into snapshots.
-fn project() -> impl Strategy<Value = Vec<Vec<(String, Vec<(String, u8, bool)>)>>> {
+fn project() -> impl Strategy<Value = Vec<Vec<TableSpec>>> {
     let column = ("[a-z][a-z0-9_]{0,8}", any::<u8>(), any::<bool>());
     let table = ("[a-z][a-zé_ ]{0,10}", prop::collection::vec(column, 1..6));
     prop::collection::vec(prop::collection::vec(table, 1..4), 1..4)

@@ -2,6 +2,7 @@
 //! `tidemark_app`; this file only parses arguments and prints results.
 
 mod envs;
+mod iceberg;
 mod output;
 mod scans;
 mod serve;
@@ -69,6 +70,10 @@ enum Command {
     /// run, watch, history.
     #[command(subcommand)]
     Sync(sync::SyncCmd),
+    /// The workspace's Apache Iceberg tables: tables, snapshots, read
+    /// (with time travel).
+    #[command(subcommand)]
+    Iceberg(iceberg::IcebergCmd),
 }
 
 #[derive(Subcommand)]
@@ -226,7 +231,9 @@ fn main() -> ExitCode {
                 tracing_subscriber::EnvFilter::try_from_env("TIDEMARK_LOG")
                     // A sync's streaming read is long by design; sqlx would
                     // report it as a slow statement on every run.
-                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx::query=error")),
+                    .unwrap_or_else(|_| {
+                        tracing_subscriber::EnvFilter::new("warn,sqlx::query=error")
+                    }),
             )
             .with_writer(std::io::stderr)
             .init();
@@ -322,6 +329,7 @@ fn run(command: Command, workspace: &Path, out: &Out) -> anyhow::Result<ExitCode
         },
         Command::Envs(cmd) => return envs::run(cmd, workspace, out),
         Command::Sync(cmd) => return sync::run(cmd, workspace, out),
+        Command::Iceberg(cmd) => return iceberg::run(cmd, workspace, out),
         Command::Snapshot(cmd) => {
             let mut app = open(workspace)?;
             match cmd {

@@ -140,6 +140,13 @@ impl Out {
             for e in &s.environments {
                 println!("  {} at {}: {}", e.name, e.version, e.database.display());
             }
+            println!(
+                "  sync job {}: {} rows from {} (run it with `tidemark sync run {}`)",
+                s.sync.job,
+                s.sync.rows,
+                s.sync.source.display(),
+                s.sync.job
+            );
         });
     }
 

@@ -48,12 +48,25 @@ pub struct AddArgs {
     /// Source connection.
     #[arg(long, value_name = "CONN")]
     source: String,
-    /// Source table (`table` or `schema.table`).
-    #[arg(long, value_name = "T")]
+    /// Source table (`table` or `schema.table`); not needed for an
+    /// `iceberg:NAMESPACE.TABLE` source.
+    #[arg(long, value_name = "T", default_value = "")]
     table: String,
-    /// Target connection.
+    /// Target connection, or a message broker: `nats:SUBJECT` (NATS
+    /// JetStream) or `kafka:TOPIC` (see docs/brokers.md),
+    /// or an Iceberg table in the workspace's catalog:
+    /// `iceberg:NAMESPACE.TABLE` (see docs/iceberg.md).
     #[arg(long, value_name = "CONN")]
     target: String,
+    /// The NATS server of a `nats:` target [default: nats://127.0.0.1:4222].
+    #[arg(long, value_name = "URL")]
+    nats_url: Option<String>,
+    /// The Kafka bootstrap servers of a `kafka:` target.
+    #[arg(long, value_name = "HOST:PORT,…")]
+    brokers: Option<String>,
+    /// How a broker target's events are encoded [default: json].
+    #[arg(long, value_parser = ["json", "arrow"])]
+    encoding: Option<String>,
     /// Target table [default: the source table's name]; created on the
     /// first run if it does not exist.
     #[arg(long, value_name = "T2")]
@@ -299,6 +312,19 @@ fn history_table(runs: &[SyncRunRow]) -> Table {
     t
 }
 
+/// Where a job's rows go: `connection.table`, or a broker target as is.
+fn destination(j: &tidemark_store::SyncJobRow) -> String {
+    if is_broker(&j.target) {
+        j.target.clone()
+    } else {
+        format!("{}.{}", j.target, j.target_table)
+    }
+}
+
+fn is_broker(target: &str) -> bool {
+    target.starts_with("nats:") || target.starts_with("kafka:")
+}
+
 fn names(app: &App, name: Option<String>, all: bool) -> anyhow::Result<Vec<String>> {
     Ok(match (name, all) {
         (Some(n), _) => vec![n],
@@ -312,11 +338,25 @@ pub fn run(cmd: SyncCmd, workspace: &Path, out: &Out) -> anyhow::Result<ExitCode
     match cmd {
         SyncCmd::Add(a) => {
             let a = *a;
+            let target = if is_broker(&a.target) {
+                tidemark_app::broker_target(
+                    &a.target,
+                    a.nats_url.as_deref(),
+                    a.brokers.as_deref(),
+                    a.encoding.as_deref(),
+                )?
+            } else if a.nats_url.is_some() || a.brokers.is_some() || a.encoding.is_some() {
+                anyhow::bail!(tidemark_app::AppError::BadInput(
+                    "--nats-url, --brokers and --encoding apply to broker targets (--target nats:SUBJECT or kafka:TOPIC)".into()
+                ));
+            } else {
+                a.target
+            };
             let added = app.sync_add(&SyncJobInput {
                 name: a.name,
                 source: a.source,
                 table: a.table,
-                target: a.target,
+                target,
                 target_table: a.target_table,
                 detect: a.detect,
                 column: a.column,
@@ -333,12 +373,11 @@ pub fn run(cmd: SyncCmd, workspace: &Path, out: &Out) -> anyhow::Result<ExitCode
             } else {
                 let j = &added.job;
                 println!(
-                    "added sync job {}: {}.{} → {}.{}, detect {}{}, merge {}",
+                    "added sync job {}: {}.{} → {}, detect {}{}, merge {}",
                     j.name,
                     j.source,
                     j.source_table,
-                    j.target,
-                    j.target_table,
+                    destination(j),
                     j.detect,
                     j.tracking_column
                         .as_deref()
@@ -372,7 +411,7 @@ pub fn run(cmd: SyncCmd, workspace: &Path, out: &Out) -> anyhow::Result<ExitCode
                     t.add_row(vec![
                         j.name.clone(),
                         format!("{}.{}", j.source, j.source_table),
-                        format!("{}.{}", j.target, j.target_table),
+                        destination(j),
                         match &j.tracking_column {
                             Some(c) => format!("{} ({c})", j.detect),
                             None => j.detect.clone(),
@@ -396,7 +435,7 @@ pub fn run(cmd: SyncCmd, workspace: &Path, out: &Out) -> anyhow::Result<ExitCode
                 let j = &d.job;
                 println!("sync job {}", j.name);
                 println!("  from        {}.{}", j.source, j.source_table);
-                println!("  to          {}.{}", j.target, j.target_table);
+                println!("  to          {}", destination(j));
                 println!(
                     "  detect      {}{}{}",
                     j.detect,

@@ -12,7 +12,8 @@
 //! - a foreign key declared without actions reads as `RESTRICT`, which is
 //!   what InnoDB reports and does;
 //! - MariaDB stores JSON as `longtext` plus a `json_valid()` check named
-//!   after the column; that pair reads back as one `json` column;
+//!   after the column (a rename keeps the old name); a `longtext` column
+//!   with that check reads back as one `json` column;
 //! - index prefix lengths (`name(10)`) and functional index parts on MariaDB
 //!   are not represented.
 //!
@@ -387,9 +388,11 @@ impl Database for MySql {
             let clause = text_or_empty(r, 3);
             let expression = crate::sqltext::strip_outer_parens(&clause).to_string();
             let (schema, table_name) = (table.schema.clone(), table.name.clone());
+            // The check is named after the column when the column is made,
+            // but keeps that name when the column is renamed: the expression
+            // is what marks the column.
             let json_column = table.columns.iter_mut().find(|c| {
-                c.name == name
-                    && longtext.contains(&(schema.clone(), table_name.clone(), c.name.clone()))
+                longtext.contains(&(schema.clone(), table_name.clone(), c.name.clone()))
                     && expression.eq_ignore_ascii_case(&format!(
                         "json_valid({})",
                         dialect(DialectKind::Mysql).quote_ident(&c.name)

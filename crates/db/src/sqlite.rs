@@ -833,7 +833,10 @@ mod tests {
             parsed.foreign_keys,
             vec![
                 (Some("order_cust_fk".to_string()), vec!["cust".to_string()]),
-                (Some("ab_fk".to_string()), vec!["a".to_string(), "b".to_string()]),
+                (
+                    Some("ab_fk".to_string()),
+                    vec!["a".to_string(), "b".to_string()]
+                ),
             ]
         );
     }

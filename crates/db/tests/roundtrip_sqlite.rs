@@ -33,7 +33,11 @@ impl Sandbox for Sqlite {
     }
 
     fn db(&mut self) -> &mut dyn Database {
-        self.open.as_mut().expect("a fresh database first").1.as_mut()
+        self.open
+            .as_mut()
+            .expect("a fresh database first")
+            .1
+            .as_mut()
     }
 
     async fn clean(&mut self) -> Result<(), String> {

@@ -20,7 +20,7 @@ use tokio::sync::broadcast;
 pub const QUIET_PERIOD: Duration = Duration::from_millis(250);
 
 /// Progress of one piece of background work, as the status bar shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 #[ts(export)]
 pub struct ProgressEvent {
     /// Identifies the job across its events, e.g. `job-7`.
@@ -37,6 +37,9 @@ pub struct ProgressEvent {
     pub finished: bool,
     /// The error message, when the job ended with an error.
     pub error: Option<String>,
+    /// For a sync run: the run's own progress (rows, batches, rows/s,
+    /// watermark), so a view can show it next to the job.
+    pub sync: Option<SyncProgress>,
 }
 
 impl ProgressEvent {
@@ -50,6 +53,7 @@ impl ProgressEvent {
             total: None,
             finished,
             error: p.message.clone().filter(|_| p.phase == SyncPhase::Failed),
+            sync: Some(p.clone()),
         }
     }
 }
@@ -199,6 +203,7 @@ impl Backend {
                         total: None,
                         finished: false,
                         error: None,
+                        sync: None,
                     });
                 }
             })
@@ -228,6 +233,7 @@ impl Backend {
                 total: Some(1),
                 finished: true,
                 error: result.as_ref().err().map(|e| e.message.clone()),
+                sync: None,
             });
         }
         result
@@ -282,6 +288,10 @@ mod tests {
             ("sync-run_1", 1200, false)
         );
         assert_eq!(e.label, "sync orders · 4000 rows/s");
+        assert_eq!(
+            e.sync.as_ref().map(|s| (s.rows, s.batches)),
+            Some((1200, 3))
+        );
         p.phase = SyncPhase::Failed;
         p.message = Some("target is gone".into());
         let e = ProgressEvent::from_sync(&p);

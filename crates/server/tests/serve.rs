@@ -336,6 +336,7 @@ async fn the_event_stream_takes_the_query_token_and_carries_progress() {
         total: Some(10),
         finished: false,
         error: None,
+        sync: None,
     };
     // The subscription starts when the response starts; emit until seen.
     let mut text = String::new();
@@ -381,4 +382,54 @@ async fn calls_that_reach_live_databases_run_off_the_async_threads() {
         .collect();
     assert_eq!(names, ["dev", "test", "prod"]);
     s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_run_reports_every_batch_as_a_progress_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = dir.path().join("demo.tmdb");
+    tidemark_app::create_demo(&workspace, false).unwrap();
+    let app = tidemark_app::App::open(&workspace, "tester").unwrap();
+    let backend = tidemark_server::Backend::new(app);
+    let mut events = backend.progress().subscribe();
+    let result = backend
+        .call(
+            serde_json::from_value(json!({"command": "sync_run", "args": {"name": "events"}}))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(result["run"]["status"], "succeeded", "{result}");
+    let rows = result["run"]["rows_loaded"].as_u64().unwrap();
+    let batches = result["run"]["batches"].as_u64().unwrap();
+    assert_eq!(rows, 5000);
+    assert!(batches > 2, "{batches} batches");
+
+    let mut seen = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        seen.push(e);
+    }
+    let progress: Vec<_> = seen.iter().filter_map(|e| e.sync.as_ref()).collect();
+    assert!(
+        seen.iter()
+            .all(|e| e.job == seen[0].job && e.label.starts_with("sync events")),
+        "{seen:?}"
+    );
+    // One event per committed batch (plus the start and the end), rows growing.
+    let per_batch: Vec<u64> = progress.iter().map(|p| p.batches).collect();
+    for b in 1..=batches {
+        assert!(
+            per_batch.contains(&b),
+            "batch {b} was reported: {per_batch:?}"
+        );
+    }
+    assert!(progress.windows(2).all(|w| w[0].rows <= w[1].rows));
+    let last = seen.last().unwrap();
+    assert!(last.finished && last.error.is_none(), "{last:?}");
+    assert_eq!(last.done, rows);
+    assert_eq!(
+        last.sync.as_ref().map(|p| p.watermark.is_some()),
+        Some(true)
+    );
+    drop(backend);
 }

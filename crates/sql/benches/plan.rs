@@ -154,9 +154,21 @@ fn bench(c: &mut Criterion) {
     let (from, to) = states();
     let facts = Facts::default();
     let planned = plan(DialectKind::Postgres, &from, &to, &facts).expect("plan");
-    assert!(planned.changes.len() >= 20, "{} changes", planned.changes.len());
+    assert!(
+        planned.changes.len() >= 20,
+        "{} changes",
+        planned.changes.len()
+    );
     c.bench_function("plan postgres 2000x20 tables, 1% changed", |b| {
-        b.iter(|| plan(DialectKind::Postgres, black_box(&from), black_box(&to), &facts).unwrap())
+        b.iter(|| {
+            plan(
+                DialectKind::Postgres,
+                black_box(&from),
+                black_box(&to),
+                &facts,
+            )
+            .unwrap()
+        })
     });
 }
 

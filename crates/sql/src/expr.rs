@@ -272,8 +272,7 @@ fn is_plain_name(kind: DialectKind, name: &str) -> bool {
         .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     let reserved = RESERVED.contains(&name) || RESERVED_MORE.contains(&name);
-    shaped
-        && (!reserved || (kind == DialectKind::Postgres && POSTGRES_UNRESERVED.contains(&name)))
+    shaped && (!reserved || (kind == DialectKind::Postgres && POSTGRES_UNRESERVED.contains(&name)))
 }
 
 /// The canonical tokens of an expression, or `None` if it does not lex.
@@ -316,8 +315,101 @@ pub(crate) fn canonical_tokens(kind: DialectKind, text: &str) -> Option<Vec<Tok>
             }
         }
     }
-    while simplify(&mut toks) {}
+    loop {
+        while simplify(&mut toks) {}
+        let rewritten = kind == DialectKind::Postgres
+            && (postgres_in_list(&mut toks) || postgres_text_cast(&mut toks));
+        if !rewritten {
+            break;
+        }
+    }
     Some(toks)
+}
+
+/// PostgreSQL shows the implicit cast of a varchar column to text when it
+/// is compared with text (`(name)::text <> ''` for `name <> ''`): drops the
+/// first `::text` cast of a column reference; `true` if it did.
+fn postgres_text_cast(toks: &mut Vec<Tok>) -> bool {
+    for i in 1..toks.len() {
+        let column = match &toks[i - 1] {
+            Tok::Ident(_) => true,
+            Tok::Word(w) => !matches!(w.as_str(), "null" | "true" | "false"),
+            _ => false,
+        };
+        let cast = matches!(&toks[i], Tok::Op(o) if o == "::")
+            && matches!(toks.get(i + 1), Some(Tok::Word(w)) if w == "text")
+            && !matches!(toks.get(i + 2), Some(Tok::Op(o)) if o == "[" || o == "::")
+            && !matches!(toks.get(i + 2), Some(Tok::LParen | Tok::Dot));
+        if column && cast {
+            toks.drain(i..i + 2);
+            return true;
+        }
+    }
+    false
+}
+
+/// PostgreSQL stores `x IN (a, b)` as `x = ANY (ARRAY[a, b])` and
+/// `x NOT IN (a, b)` as `x <> ALL (ARRAY[a, b])`; for a varchar column the
+/// array is cast to text as well (`(x)::text = ANY ((ARRAY[a, b])::text[])`,
+/// the column's cast is [`postgres_text_cast`]'s). Rewrites the first such
+/// comparison back into an `IN` list; `true` if it did.
+fn postgres_in_list(toks: &mut Vec<Tok>) -> bool {
+    let word = |t: Option<&Tok>, w: &str| matches!(t, Some(Tok::Word(x)) if x == w);
+    let op = |t: Option<&Tok>, o: &str| matches!(t, Some(Tok::Op(x)) if x == o);
+    for i in 0..toks.len() {
+        let negated = if op(toks.get(i), "=") && word(toks.get(i + 1), "any") {
+            false
+        } else if op(toks.get(i), "<>") && word(toks.get(i + 1), "all") {
+            true
+        } else {
+            continue;
+        };
+        let open = i + 2;
+        if toks.get(open) != Some(&Tok::LParen) {
+            continue;
+        }
+        let Some(close) = matching_paren(toks, open) else {
+            continue;
+        };
+        let Some(items) = array_items(&toks[open + 1..close]) else {
+            continue;
+        };
+        let mut list = Vec::with_capacity(items.len() + 3);
+        if negated {
+            list.push(Tok::Word("not".into()));
+        }
+        list.push(Tok::Word("in".into()));
+        list.push(Tok::LParen);
+        list.extend(items);
+        list.push(Tok::RParen);
+        toks.splice(i..=close, list);
+        return true;
+    }
+    false
+}
+
+/// The items of `ARRAY[…]`, possibly written `(ARRAY[…])::type[]`.
+fn array_items(inner: &[Tok]) -> Option<Vec<Tok>> {
+    let is = |t: &Tok, o: &str| matches!(t, Tok::Op(x) if x == o);
+    let array = match inner {
+        [Tok::LParen, ..] => {
+            let close = matching_paren(inner, 0)?;
+            let cast = &inner[close + 1..];
+            let typed = matches!(cast, [Tok::Op(c), Tok::Word(_), .., l, r]
+                if c == "::" && is(l, "[") && is(r, "]"));
+            if !typed {
+                return None;
+            }
+            &inner[1..close]
+        }
+        _ => inner,
+    };
+    match array {
+        [Tok::Word(a), l, items @ .., r] if a == "array" && is(l, "[") && is(r, "]") => {
+            Some(items.to_vec())
+        }
+        _ => None,
+    }
 }
 
 /// The value of a plain MySQL string literal (`'…'` or `"…"`, no prefix):
@@ -524,6 +616,25 @@ mod tests {
         assert_eq!(c(pg, "status IN ('a','b')"), "status in ('a', 'b')");
         assert_eq!(c(pg, "lower( \"email\" )"), "lower(email)");
         assert_eq!(c(pg, "\"Email\" <> ''"), "\"Email\" <> ''");
+        // IN lists as PostgreSQL stores them, for char, text and varchar columns.
+        assert_eq!(
+            c(pg, "(status = ANY (ARRAY['n'::bpchar, 'p'::bpchar]))"),
+            "status in ('n', 'p')"
+        );
+        assert_eq!(
+            c(pg, "((status)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))"),
+            c(pg, "status IN ('a', 'b')")
+        );
+        assert_eq!(
+            c(pg, "(status <> ALL (ARRAY['x'::text]))"),
+            c(pg, "status NOT IN ('x')")
+        );
+        // The implicit text cast of a varchar column, not other casts.
+        assert_eq!(
+            c(pg, "((\"sp ace\")::text <> ''::text)"),
+            "\"sp ace\" <> ''"
+        );
+        assert_eq!(c(pg, "(n)::integer > 0"), "n::integer > 0");
         // PostgreSQL prints unreserved keywords bare and reserved ones quoted.
         assert_eq!(c(pg, "\"key\" >= 0"), "key >= 0");
         assert_eq!(c(pg, "\"order\" >= 0"), "\"order\" >= 0");
@@ -536,7 +647,10 @@ mod tests {
             "`select` = 'it''s'"
         );
         // MariaDB reports 'x''y' as 'x\'y'; a backslash stays doubled.
-        assert_eq!(c(DialectKind::Mysql, "'x\\'y'"), c(DialectKind::Mysql, "'x''y'"));
+        assert_eq!(
+            c(DialectKind::Mysql, "'x\\'y'"),
+            c(DialectKind::Mysql, "'x''y'")
+        );
         assert_eq!(c(DialectKind::Mysql, "\"a\\\\b\""), "'a\\\\b'");
     }
 

@@ -218,12 +218,14 @@ fn table<D: Dialect + ?Sized>(d: &D, r: &Rules, t: &Table) -> Table {
         // SQLite keeps the first of several UNIQUE constraints over the same
         // column list, and none over the primary key's columns unless that
         // key is the rowid itself (a lone INTEGER column, which has no index).
-        let rowid_key = primary_key.as_ref().is_some_and(|pk| match pk.columns.as_slice() {
-            [only] => columns
-                .iter()
-                .any(|c| &c.name == only && c.data_type == DataType::Integer),
-            _ => false,
-        });
+        let rowid_key = primary_key
+            .as_ref()
+            .is_some_and(|pk| match pk.columns.as_slice() {
+                [only] => columns
+                    .iter()
+                    .any(|c| &c.name == only && c.data_type == DataType::Integer),
+                _ => false,
+            });
         let mut stored: Vec<Vec<String>> = primary_key
             .iter()
             .filter(|_| !rowid_key)

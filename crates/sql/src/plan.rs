@@ -368,6 +368,29 @@ fn units(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) -> Vec<
                 .collect();
             for &m in &members {
                 grouped[m] = true;
+                // The rebuild, which drops this column, comes after the
+                // renames; a rename to its name moves it aside first.
+                if let Change::DropColumn {
+                    table: from_name,
+                    column,
+                } = &changes[m]
+                {
+                    let taken = changes.iter().any(|c| {
+                        matches!(c, Change::RenameColumn { table: t, to, .. }
+                            if *t == table && to.eq_ignore_ascii_case(&column.name))
+                    });
+                    if taken {
+                        units.push(Unit {
+                            members: vec![m],
+                            kind: UnitKind::Extra(Box::new(Change::RenameColumn {
+                                table: from_name.clone(),
+                                from: column.name.clone(),
+                                to: format!("tidemark_dropped_{m}"),
+                            })),
+                            key: (phase::DROP_COLUMN, 0, 0, m),
+                        });
+                    }
+                }
             }
             let first = members[0];
             units.push(Unit {
@@ -405,12 +428,12 @@ fn units(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) -> Vec<
                 .any(|&m| matches!(changes[m], Change::SetColumnIdentity { identity: true, .. }));
             // MySQL wants an AUTO_INCREMENT column to be a key already (the
             // other way round, see the MySQL dialect's DROP PRIMARY KEY).
-            let key = if kind == DialectKind::Mysql && identity_on && adds_primary_key(changes, table)
-            {
-                (phase::ADD_CONSTRAINT, 0, 1, i)
-            } else {
-                (phase::ALTER_COLUMN, step, 0, i)
-            };
+            let key =
+                if kind == DialectKind::Mysql && identity_on && adds_primary_key(changes, table) {
+                    (phase::ADD_CONSTRAINT, 0, 1, i)
+                } else {
+                    (phase::ALTER_COLUMN, step, 0, i)
+                };
             units.push(Unit {
                 members,
                 kind: UnitKind::Column(table.clone(), column.to_string()),
@@ -684,23 +707,24 @@ fn rebound_keys(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) 
     let mut units = Vec::new();
     let mut seen: HashSet<(QualifiedName, String)> = HashSet::new();
     let mut rebind = |i: usize, child: &QualifiedName, fk: &ForeignKey, units: &mut Vec<Unit>| {
-        let handled = changes.iter().any(|other| match other {
-            Change::DropTable { table, .. } => table == child,
-            Change::DropForeignKey { table, foreign_key } => {
-                table == child && foreign_key.name == fk.name
-            }
-            _ => false,
+        let dropped_key = changes.iter().any(|other| {
+            matches!(other, Change::DropForeignKey { table, foreign_key }
+                if table == child && foreign_key.name == fk.name)
         });
-        if handled || !seen.insert((child.clone(), fk.name.clone())) {
+        if dropped_key || !seen.insert((child.clone(), fk.name.clone())) {
             return;
         }
+        // A table dropped later in the plan loses the key first, for good.
+        let dropped_table = changes
+            .iter()
+            .any(|other| matches!(other, Change::DropTable { table, .. } if table == child));
         let to_child = ctx.renames().table_forward(child);
-        let Some(kept) = ctx
+        let kept = ctx
             .to_table(&to_child)
-            .and_then(|t| t.foreign_keys.iter().find(|k| k.name == fk.name))
-        else {
+            .and_then(|t| t.foreign_keys.iter().find(|k| k.name == fk.name));
+        if !dropped_table && kept.is_none() {
             return;
-        };
+        }
         units.push(Unit {
             members: vec![i],
             kind: UnitKind::Extra(Box::new(Change::DropForeignKey {
@@ -709,6 +733,9 @@ fn rebound_keys(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) 
             })),
             key: (phase::DROP_FK, 2, 0, i),
         });
+        let Some(kept) = kept.filter(|_| !dropped_table) else {
+            return;
+        };
         units.push(Unit {
             members: vec![i],
             kind: UnitKind::Extra(Box::new(Change::AddForeignKey {
@@ -760,10 +787,7 @@ fn rebound_keys(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) 
             let serves = |name: &str, cols: &[String]| {
                 cols.starts_with(&fk.columns) && !dropped.contains(&(table, name))
             };
-            let still_served = own
-                .primary_key
-                .iter()
-                .any(|k| serves("", &k.columns))
+            let still_served = own.primary_key.iter().any(|k| serves("", &k.columns))
                 || own.uniques.iter().any(|u| serves(&u.name, &u.columns))
                 || own.indexes.iter().any(|x| serves(&x.name, &x.columns));
             if !still_served {

@@ -114,10 +114,13 @@ pub struct ScanRun {
     /// Why it failed.
     pub error_message: Option<String>,
     /// Schemas recorded.
+    #[ts(type = "number")]
     pub schema_count: u64,
     /// Tables recorded.
+    #[ts(type = "number")]
     pub table_count: u64,
     /// Columns recorded.
+    #[ts(type = "number")]
     pub column_count: u64,
 }
 
@@ -208,10 +211,13 @@ impl DiffFormat {
 #[ts(export)]
 pub struct ChangeTally {
     /// Added objects.
+    #[ts(type = "number")]
     pub added: u64,
     /// Removed objects.
+    #[ts(type = "number")]
     pub removed: u64,
     /// Modified objects.
+    #[ts(type = "number")]
     pub modified: u64,
 }
 

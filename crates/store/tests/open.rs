@@ -45,7 +45,10 @@ fn a_new_file_is_created_with_every_migration_applied() {
     assert_eq!(mode, "wal");
     let tables = tables(&conn);
     for expected in ["connections", "ops", "projects", "settings", "snapshots"] {
-        assert!(tables.iter().any(|t| t == expected), "{expected} missing: {tables:?}");
+        assert!(
+            tables.iter().any(|t| t == expected),
+            "{expected} missing: {tables:?}"
+        );
     }
 }
 

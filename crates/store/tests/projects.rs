@@ -97,5 +97,8 @@ fn connections_round_trip_without_secrets() {
     assert_eq!(ws.connections().unwrap().len(), 1);
     ws.write(|tx| tx.remove_connection("dev")).unwrap();
     let gone = ws.connection("dev").unwrap_err();
-    assert!(gone.to_string().contains("no connection named dev"), "{gone}");
+    assert!(
+        gone.to_string().contains("no connection named dev"),
+        "{gone}"
+    );
 }

@@ -206,7 +206,7 @@ async fn check_tables(
 
 /// Refuses a tracking or key column that holds NULLs: such rows would never
 /// be read.
-async fn check_nulls(
+pub(crate) async fn check_nulls(
     source: &mut dyn Endpoint,
     info: &TableInfo,
     splan: &SourcePlan,

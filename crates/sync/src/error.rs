@@ -14,6 +14,14 @@ pub enum SyncError {
     /// A database failed or refused a value.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// A message broker was unreachable or did not acknowledge a batch
+    /// (broker targets, see `broker`).
+    #[error("{0}")]
+    Broker(String),
+    /// The Iceberg catalog or warehouse failed (Iceberg targets, see
+    /// `iceberg_target`).
+    #[error("{0}")]
+    Iceberg(String),
 }
 
 impl SyncError {

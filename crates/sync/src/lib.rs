@@ -15,9 +15,12 @@
 //! a crash) never duplicates a row; a row that changed after it was
 //! appended is not changed again (use upsert or scd2 for that).
 
+pub mod broker;
 pub mod detect;
 pub mod engine;
 mod error;
+pub mod iceberg_source;
+pub mod iceberg_target;
 pub mod job;
 pub mod plan;
 pub mod progress;

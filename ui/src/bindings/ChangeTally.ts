@@ -7,12 +7,12 @@ export type ChangeTally = {
 /**
  * Added objects.
  */
-added: bigint, 
+added: number, 
 /**
  * Removed objects.
  */
-removed: bigint, 
+removed: number, 
 /**
  * Modified objects.
  */
-modified: bigint, };
+modified: number, };

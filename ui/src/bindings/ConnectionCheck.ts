@@ -19,7 +19,7 @@ ok: boolean,
 /**
  * How long connecting and pinging took.
  */
-millis: bigint, 
+millis: number, 
 /**
  * Schemas and tables seen, when ok.
  */

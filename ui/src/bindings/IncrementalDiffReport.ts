@@ -26,7 +26,7 @@ counts: ChangeCounts,
 /**
  * Every change.
  */
-total: bigint, 
+total: number, 
 /**
  * Where the change rows are, in words.
  */

@@ -44,12 +44,12 @@ error_message: string | null,
 /**
  * Schemas recorded.
  */
-schema_count: bigint, 
+schema_count: number, 
 /**
  * Tables recorded.
  */
-table_count: bigint, 
+table_count: number, 
 /**
  * Columns recorded.
  */
-column_count: bigint, };
+column_count: number, };

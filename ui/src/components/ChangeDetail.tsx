@@ -88,7 +88,7 @@ export function ChangeDetail(props: {
               <span class="spacer" />
               <CopyButton text={renderer.script} />
             </div>
-            <pre class="code">{renderer.script}</pre>
+            <pre class="code">{renderer.script.trimEnd()}</pre>
           </section>
         )}
         {props.report.changes.map((row, i) => {

@@ -1,6 +1,7 @@
-// Promote the snapshot of one environment to the next: the plan first
-// (a dry run), breaking statements with their reasons on top, the full SQL,
-// the drift check; the confirm button waits for the name of a protected
+// Promote the snapshot of one environment to the next, deploy a chosen
+// snapshot to an environment, or roll it back to an earlier one: the plan
+// first (a dry run), breaking statements with their reasons on top, the full
+// SQL, the drift check; the confirm button waits for the name of a protected
 // environment to be typed.
 
 import { useEffect, useState } from 'preact/hooks';
@@ -15,22 +16,60 @@ import { Dialog } from './Dialog';
 import { DriftMark, EnvBadge } from './EnvBadge';
 import { SeverityBadge } from './SeverityBadge';
 
+/** What the dialog does: promote from the left neighbour, deploy a chosen
+ * snapshot, or roll back to an earlier one. */
+export type DeployRoute =
+  | { kind: 'promote'; from: Environment }
+  | { kind: 'deploy' | 'rollback'; choices: string[]; current: string | null };
+
+type Args = { allow_breaking: boolean; confirm: string | null; dry_run: boolean };
+
 export function PromoteDialog(props: { from: Environment; to: Environment; onClose: () => void; onDone: (message: string) => void }) {
+  return <DeployDialog route={{ kind: 'promote', from: props.from }} to={props.to} onClose={props.onClose} onDone={props.onDone} />;
+}
+
+export function DeployDialog(props: { route: DeployRoute; to: Environment; onClose: () => void; onDone: (message: string) => void }) {
   const { attempt, refresh } = useStore();
-  const { from, to } = props;
+  const { route, to } = props;
+  const from = route.kind === 'promote' ? route.from : null;
+  const choices = route.kind === 'promote' ? [] : route.choices;
+  const [version, setVersion] = useState<string | null>(choices[0] ?? null);
   const [preview, setPreview] = useState<DeployOutcome | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [allowBreaking, setAllowBreaking] = useState(false);
   const [typed, setTyped] = useState('');
   const [busy, setBusy] = useState(false);
 
+  const what =
+    route.kind === 'promote'
+      ? `the promotion ${from!.name} → ${to.name}`
+      : route.kind === 'deploy'
+        ? `the deployment of ${version ?? '?'} to ${to.name}`
+        : `the rollback of ${to.name} to ${version ?? '?'}`;
+  const run = (args: Args) =>
+    route.kind === 'promote'
+      ? api.promote({ from: from!.name, to: to.name, ...args })
+      : route.kind === 'deploy'
+        ? api.deploy({ env: to.name, snapshot: version, ...args })
+        : api.rollback({ env: to.name, to: version ?? '', ...args });
+
   useEffect(() => {
-    attempt(`Plan the promotion ${from.name} → ${to.name}`, () =>
-      api.promote({ from: from.name, to: to.name, allow_breaking: false, confirm: null, dry_run: true }),
-    )
-      .then(setPreview)
-      .catch((e: Error) => setError(e.message));
-  }, [from.name, to.name, attempt]);
+    setPreview(null);
+    setError(null);
+    setAllowBreaking(false);
+    if (route.kind !== 'promote' && !version) {
+      setError(route.kind === 'rollback' ? `${to.name} has no earlier snapshot to roll back to` : 'no snapshot to deploy');
+      return;
+    }
+    let live = true;
+    attempt(`Plan ${what}`, () => run({ allow_breaking: false, confirm: null, dry_run: true }))
+      .then((p) => live && setPreview(p))
+      .catch((e: Error) => live && setError(e.message));
+    return () => {
+      live = false;
+    };
+    // `run` and `what` follow from these.
+  }, [from?.name, to.name, route.kind, version, attempt]);
 
   const plan = preview?.plan;
   const counts = plan ? severityCounts(plan.statements) : null;
@@ -44,10 +83,10 @@ export function PromoteDialog(props: { from: Environment; to: Environment; onClo
     setBusy(true);
     setError(null);
     try {
-      const outcome = await attempt(`Promote ${from.name} → ${to.name}`, () =>
-        api.promote({
-          from: from.name,
-          to: to.name,
+      const action =
+        route.kind === 'promote' ? `Promote ${from!.name} → ${to.name}` : route.kind === 'deploy' ? `Deploy ${version} to ${to.name}` : `Roll ${to.name} back to ${version}`;
+      const outcome = await attempt(action, () =>
+        run({
           allow_breaking: allowBreaking,
           confirm: needsName ? typed : null,
           dry_run: false,
@@ -65,10 +104,12 @@ export function PromoteDialog(props: { from: Environment; to: Environment; onClo
 
   return (
     <Dialog
-      title={`Promote ${from.name} → ${to.name}`}
+      title={
+        route.kind === 'promote' ? `Promote ${from!.name} → ${to.name}` : route.kind === 'deploy' ? `Deploy to ${to.name}` : `Roll back ${to.name}`
+      }
       onClose={props.onClose}
       wide
-      testId="promote-dialog"
+      testId={`${route.kind}-dialog`}
       footer={
         <>
           {needsName && plan && !upToDate && (
@@ -94,16 +135,47 @@ export function PromoteDialog(props: { from: Environment; to: Environment; onClo
               onClick={() => void confirm()}
               data-testid="promote-confirm"
             >
-              {busy ? 'Deploying…' : `Deploy ${plan?.to_version ?? ''} to ${to.name}`}
+              {busy
+                ? 'Deploying…'
+                : route.kind === 'rollback'
+                  ? `Roll ${to.name} back to ${plan?.to_version ?? ''}`
+                  : `Deploy ${plan?.to_version ?? ''} to ${to.name}`}
             </button>
           )}
         </>
       }
     >
       <div class="promote">
+        {route.kind !== 'promote' && choices.length > 0 && (
+          <label class="deploy-choice">
+            {route.kind === 'deploy' ? 'Snapshot to deploy' : 'Roll back to'}
+            <select
+              class="mono"
+              value={version ?? ''}
+              onChange={(e) => setVersion(e.currentTarget.value)}
+              data-testid="deploy-snapshot"
+              aria-label={route.kind === 'deploy' ? 'Snapshot to deploy' : 'Snapshot to roll back to'}
+            >
+              {choices.map((v) => (
+                <option key={v} value={v}>
+                  {v}
+                  {v === route.current ? ' (deployed)' : ''}
+                </option>
+              ))}
+            </select>
+            {route.current && <span class="muted small">{to.name} runs {route.current}</span>}
+          </label>
+        )}
         <div class="promote-route">
-          <EnvBadge env={from} />
-          <span class="arrow">→</span>
+          {from ? (
+            <>
+              <EnvBadge env={from} />
+              <span class="arrow">→</span>
+            </>
+          ) : (
+            <span class="pill pill-version mono">{version ?? '—'}</span>
+          )}
+          {!from && <span class="arrow">→</span>}
           <EnvBadge env={to} />
           {plan && (
             <span class="muted">

@@ -1,6 +1,7 @@
 // The status bar: workspace, project, background work, last error.
 
 import type { ProgressEvent } from '../bindings/ProgressEvent';
+import { plural } from '../format';
 import type { LastError } from '../store';
 import { IconAlert, IconClose, IconRefresh } from './Icons';
 
@@ -28,6 +29,11 @@ function Job({ job }: { job: ProgressEvent }) {
       {job.total != null && !job.finished && (
         <span class="muted">
           {job.done}/{job.total}
+        </span>
+      )}
+      {job.sync && !job.finished && (
+        <span class="muted" data-testid="job-sync">
+          {job.sync.rows.toLocaleString()} rows · {plural(job.sync.batches, 'batch', 'batches')}
         </span>
       )}
       {job.finished && <span class="muted">{job.error ? 'failed' : 'done'}</span>}

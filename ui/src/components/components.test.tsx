@@ -6,6 +6,7 @@ import { SAMPLE_CHANGES, summary } from '../testFixtures';
 import { EMPTY_SELECTION, comparePair, selectionReducer, timelineRows } from '../logic/timeline';
 import { Compare } from './Compare';
 import { CreateSnapshotDialog } from './CreateSnapshotDialog';
+import { StatusBar } from './StatusBar';
 import { Timeline } from './Timeline';
 
 afterEach(cleanup);
@@ -141,5 +142,34 @@ describe('CreateSnapshotDialog', () => {
     const error = await screen.findByTestId('create-snapshot-error');
     expect(error.textContent).toBe('version 1.1.0 is not above the latest snapshot 1.1.0: pass a higher --version or use --bump');
     expect(onClose).not.toHaveBeenCalled();
+  });
+});
+
+describe('StatusBar', () => {
+  it('shows a running sync with its rows and batches under a progress bar', () => {
+    const sync = {
+      job: 'events',
+      run_id: 'run_1',
+      phase: 'loading' as const,
+      rows: 1250,
+      batches: 5,
+      rows_per_sec: 4000,
+      elapsed_ms: 300,
+      watermark: null,
+      message: null,
+    };
+    render(
+      <StatusBar
+        workspace="/tmp/demo.tmdb"
+        project="shop"
+        actor="e2e"
+        transport="tidemark serve"
+        jobs={[{ job: 'sync-run_1', label: 'sync events · 4000 rows/s', done: 1250, total: null, finished: false, error: null, sync }]}
+        lastError={null}
+        onDismiss={() => undefined}
+      />,
+    );
+    expect(screen.getByRole('progressbar', { name: 'sync events · 4000 rows/s' })).toBeTruthy();
+    expect(screen.getByTestId('job-sync').textContent).toBe(`${(1250).toLocaleString()} rows · 5 batches`);
   });
 });

@@ -63,7 +63,7 @@ function ConnectionDetail({ c }: { c: Connection }) {
       </div>
       {check && (
         <div class={`notice ${check.ok ? 'notice-ok' : 'notice-error'}`} role="status">
-          {check.ok ? 'Connected' : 'Not reachable'} in {Number(check.millis)} ms
+          {check.ok ? 'Connected' : 'Not reachable'} in {check.millis} ms
           {check.tables != null ? ` · ${check.tables} tables` : ''}
         </div>
       )}

@@ -1,5 +1,6 @@
 // Environments board: one column per environment in promotion order, with
-// what each runs, its drift, how far it is behind; "Promote →" between them.
+// what each runs, its drift, how far it is behind; "Promote →" between them;
+// "Deploy…" and "Rollback…" on each card.
 
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
@@ -7,18 +8,29 @@ import type { EnvStatus } from '../bindings/EnvStatus';
 import { DriftMark, EnvBadge, envColorClass } from '../components/EnvBadge';
 import { EmptyState } from '../components/EmptySection';
 import { IconRefresh } from '../components/Icons';
-import { PromoteDialog } from '../components/PromoteDialog';
+import { DeployDialog, type DeployRoute, PromoteDialog } from '../components/PromoteDialog';
 import { absoluteTime, plural, relativeTime } from '../format';
 import { SECTIONS } from '../sections';
+import { useStore } from '../store';
 import { api } from '../transport';
 import { useLoad } from '../useLoad';
 import { EnvDetail } from './DriftScreen';
 
-const num = (n: bigint | number | null) => (n == null ? null : Number(n));
-
-function EnvCard({ s, left, selected, onSelect }: { s: EnvStatus; left: EnvStatus | null; selected: boolean; onSelect: () => void }) {
-  const behind = num(s.behind_previous);
-  const behindLatest = num(s.behind_latest);
+function EnvCard(props: {
+  s: EnvStatus;
+  left: EnvStatus | null;
+  selected: boolean;
+  onSelect: () => void;
+  /** Versions oldest first. */
+  versions: string[];
+  onDeploy: () => void;
+  onRollback: () => void;
+}) {
+  const { s, left, selected, onSelect } = props;
+  const behind = s.behind_previous;
+  const behindLatest = s.behind_latest;
+  const at = s.version ? props.versions.indexOf(s.version) : -1;
+  const canRollback = at > 0;
   return (
     <div
       class={`env-column ${envColorClass(s.environment.color)}${selected ? ' selected' : ''}`}
@@ -59,6 +71,34 @@ function EnvCard({ s, left, selected, onSelect }: { s: EnvStatus; left: EnvStatu
           </div>
         )}
         {s.problem && <div class="small problem">{s.problem}</div>}
+        <div class="env-actions">
+          <button
+            type="button"
+            class="btn btn-small"
+            disabled={props.versions.length === 0}
+            title={props.versions.length === 0 ? 'The project has no snapshots yet' : `Choose a snapshot to deploy to ${s.environment.name}`}
+            onClick={(e) => {
+              e.stopPropagation();
+              props.onDeploy();
+            }}
+            data-testid={`deploy-${s.environment.name}`}
+          >
+            Deploy…
+          </button>
+          <button
+            type="button"
+            class="btn btn-small"
+            disabled={!canRollback}
+            title={canRollback ? `Deploy an earlier snapshot to ${s.environment.name}` : `${s.environment.name} runs no snapshot with an earlier one`}
+            onClick={(e) => {
+              e.stopPropagation();
+              props.onRollback();
+            }}
+            data-testid={`rollback-${s.environment.name}`}
+          >
+            Rollback…
+          </button>
+        </div>
       </div>
     </div>
   );
@@ -68,6 +108,9 @@ export function EnvironmentsScreen() {
   const status = useLoad('Load the environments', 'env-status', () => api.envStatus());
   const [selected, setSelected] = useState<string | null>(null);
   const [promote, setPromote] = useState<[EnvStatus, EnvStatus] | null>(null);
+  const [deploy, setDeploy] = useState<{ env: EnvStatus; route: DeployRoute } | null>(null);
+  const { data } = useStore();
+  const versions = data.snapshots.map((v) => v.version);
   const [message, setMessage] = useState<string | null>(null);
   const envs = status.data?.environments ?? [];
   const current = envs.find((e) => e.environment.name === selected) ?? envs[0] ?? null;
@@ -130,6 +173,18 @@ export function EnvironmentsScreen() {
                     left={left}
                     selected={current?.environment.name === s.environment.name}
                     onSelect={() => setSelected(s.environment.name)}
+                    versions={versions}
+                    onDeploy={() => {
+                      // Newest first, the deployed version last.
+                      const others = versions.filter((v) => v !== s.version).reverse();
+                      const choices = s.version ? [...others, s.version] : others;
+                      setDeploy({ env: s, route: { kind: 'deploy', choices, current: s.version } });
+                    }}
+                    onRollback={() => {
+                      const at = s.version ? versions.indexOf(s.version) : -1;
+                      const earlier = versions.slice(0, Math.max(0, at)).reverse();
+                      setDeploy({ env: s, route: { kind: 'rollback', choices: earlier, current: s.version } });
+                    }}
                   />
                 </Fragment>
               );
@@ -140,6 +195,17 @@ export function EnvironmentsScreen() {
       <aside class="detail" aria-label="Details">
         {current ? <EnvDetail key={current.environment.name} status={current} /> : <div class="detail-empty muted">Nothing selected.</div>}
       </aside>
+      {deploy && (
+        <DeployDialog
+          route={deploy.route}
+          to={deploy.env.environment}
+          onClose={() => setDeploy(null)}
+          onDone={(m) => {
+            setMessage(m);
+            status.reload();
+          }}
+        />
+      )}
       {promote && (
         <PromoteDialog
           from={promote[0].environment}

@@ -32,8 +32,8 @@ function CountsTable({ counts }: { counts: ChangeCounts }) {
           <tr key={a}>
             <td>{a}s</td>
             {KINDS.map((k) => (
-              <td key={k} class={`num${Number(counts[a][k]) > 0 ? ` change-${k}` : ' muted'}`}>
-                {Number(counts[a][k])}
+              <td key={k} class={`num${counts[a][k] > 0 ? ` change-${k}` : ' muted'}`}>
+                {counts[a][k]}
               </td>
             ))}
           </tr>
@@ -128,9 +128,9 @@ export function ScansScreen() {
                       <span class={`status status-${r.status}`}>{r.status}</span>
                     </td>
                     <td class="mono small">{r.target}</td>
-                    <td class="num">{Number(r.schema_count)}</td>
-                    <td class="num">{Number(r.table_count)}</td>
-                    <td class="num">{Number(r.column_count)}</td>
+                    <td class="num">{r.schema_count}</td>
+                    <td class="num">{r.table_count}</td>
+                    <td class="num">{r.column_count}</td>
                   </tr>
                 ))}
               </tbody>
@@ -157,7 +157,7 @@ export function ScansScreen() {
                 <tbody>
                   {diffs.data.map((d) => {
                     const total = (k: (typeof KINDS)[number]) =>
-                      d.counts ? ASSETS.reduce((n, a) => n + Number(d.counts![a][k]), 0) : null;
+                      d.counts ? ASSETS.reduce((n, a) => n + d.counts![a][k], 0) : null;
                     return (
                       <tr key={d.diff_sync_id} class={diff === d.diff_sync_id ? 'selected' : ''} onClick={() => setDiff(d.diff_sync_id)}>
                         <td>{relativeTime(d.created_at)}</td>

@@ -110,9 +110,10 @@ impl Mysql {
 
     /// Whether MySQL made an index of its own for a foreign key, named after
     /// it, which `DROP FOREIGN KEY` leaves behind: it does when no key or
-    /// index of the table starts with the key's columns. With several
-    /// foreign keys over the same columns the index follows whichever came
-    /// last, so its name is not known and it is left alone.
+    /// index of the table starts with the key's columns. Foreign keys whose
+    /// columns nest (one list starts with the other) share one index, kept
+    /// or renamed by rules that differ between MySQL and MariaDB, so its
+    /// name is not known and it is left alone.
     fn own_index(&self, table: Option<&Table>, fk: &ForeignKey) -> bool {
         let Some(t) = table else {
             return false;
@@ -121,11 +122,35 @@ impl Mysql {
         let covered = t.primary_key.iter().any(|k| covers(&k.columns))
             || t.uniques.iter().any(|u| covers(&u.columns))
             || t.indexes.iter().any(|i| covers(&i.columns));
-        let shared = t
-            .foreign_keys
-            .iter()
-            .any(|other| other.name != fk.name && other.columns == fk.columns);
+        let shared = t.foreign_keys.iter().any(|other| {
+            other.name != fk.name
+                && (covers(&other.columns) || fk.columns.starts_with(&other.columns))
+        });
         !covered && !shared
+    }
+
+    /// The primary key a plan adds to a table (to-state name) when that key
+    /// is exactly a new AUTO_INCREMENT column of the plan: MySQL wants such a
+    /// column to be a key as it is added, so the key goes in the same
+    /// statement (which also numbers the existing rows).
+    fn key_of_new_identity<'c>(
+        &self,
+        table: &QualifiedName,
+        column: &str,
+        ctx: &RenderContext<'c>,
+    ) -> Option<&'c PrimaryKey> {
+        let new_identity = ctx.changes().iter().any(|c| {
+            matches!(c, Change::AddColumn { table: t, column: col, .. }
+                if t == table && col.name == column && col.identity)
+        });
+        ctx.changes().iter().find_map(|c| match c {
+            Change::AddPrimaryKey { table: t, key }
+                if new_identity && t == table && key.columns == [column] =>
+            {
+                Some(key)
+            }
+            _ => None,
+        })
     }
 
     /// The from-state AUTO_INCREMENT column under a primary key (from-state
@@ -333,14 +358,17 @@ impl Dialect for Mysql {
                 table,
                 column,
                 position,
-            } => Rendering::sql([self.alter(
-                table,
-                format!(
+            } => {
+                let mut sql = format!(
                     "ADD COLUMN {}{}",
                     self.column_def(column),
                     self.placement(ctx.to_table(table), *position)
-                ),
-            )]),
+                );
+                if let Some(key) = self.key_of_new_identity(table, &column.name, ctx) {
+                    sql.push_str(&format!(", ADD PRIMARY KEY ({})", column_list(self, &key.columns)));
+                }
+                Rendering::sql([self.alter(table, sql)])
+            }
             Change::DropColumn { table, column } => Rendering::sql([self.alter(
                 table,
                 format!("DROP COLUMN {}", self.quote_ident(&column.name)),
@@ -375,10 +403,19 @@ impl Dialect for Mysql {
                 }
                 Rendering::sql(sql)
             }
-            Change::AddPrimaryKey { table, key } => Rendering::sql([self.alter(
-                table,
-                format!("ADD PRIMARY KEY ({})", column_list(self, &key.columns)),
-            )]),
+            Change::AddPrimaryKey { table, key } => {
+                if let [column] = key.columns.as_slice() {
+                    if self.key_of_new_identity(table, column, ctx).is_some() {
+                        return Ok(Rendering::note(format!(
+                            "added with column {column}: MySQL wants an AUTO_INCREMENT column to be a key"
+                        )));
+                    }
+                }
+                Rendering::sql([self.alter(
+                    table,
+                    format!("ADD PRIMARY KEY ({})", column_list(self, &key.columns)),
+                )])
+            }
             Change::DropPrimaryKey { table, key } => {
                 // MySQL will not drop the key of an AUTO_INCREMENT column, so
                 // a column that stops being one (or goes) stops first, in the

@@ -358,11 +358,35 @@ impl Dialect for Postgres {
                     .iter()
                     .map(|c| self.alter(table, format!("DROP CONSTRAINT {}", self.quote_ident(&c.name))))
                     .collect();
+                // The old default may not cast to the new type ('a' to a
+                // date): it goes first, and the to-state default comes back
+                // after, unless a change of the default sets it anyway.
+                let had_default = ctx
+                    .old_table(table)
+                    .and_then(|t| {
+                        let old_name = ctx.renames().column_back(table, column);
+                        t.columns.iter().find(|c| c.name == old_name)
+                    })
+                    .is_some_and(|c| c.default.is_some());
+                let default_changes = ctx.changes().iter().any(|c| {
+                    matches!(c, Change::SetColumnDefault { table: t, column: n, .. } if t == table && n == column)
+                });
+                if had_default {
+                    sql.push(self.alter_column(table, column, "DROP DEFAULT"));
+                }
                 sql.push(self.alter_column(
                     table,
                     column,
                     format!("TYPE {ty} USING {}::{ty}", self.quote_ident(column)),
                 ));
+                let restored = ctx
+                    .to_table(table)
+                    .and_then(|t| t.columns.iter().find(|c| c.name == *column))
+                    .and_then(|c| c.default.as_ref())
+                    .filter(|_| had_default && !default_changes);
+                if let Some(d) = restored {
+                    sql.push(self.alter_column(table, column, format!("SET DEFAULT {d}")));
+                }
                 sql.extend(checks.iter().map(|c| {
                     self.alter(
                         table,

@@ -18,8 +18,8 @@
 //! `CREATE TABLE`, so a new table's keys are created with it.
 
 use super::common::{
-    column_list, default_wrapped, fk_body, index_entries, is_plain_default, mentions,
-    quote_string, quote_with, unsupported, TypeText,
+    column_list, default_wrapped, fk_body, index_entries, is_plain_default, mentions, quote_string,
+    quote_with, unsupported, TypeText,
 };
 use super::{Dialect, DialectKind, Rendering};
 use crate::context::RenderContext;
@@ -236,7 +236,9 @@ impl Sqlite {
                 let constrained = t.primary_key.iter().any(|pk| pk.columns.contains(name))
                     || t.uniques.iter().any(|u| u.columns.contains(name))
                     || t.foreign_keys.iter().any(|f| f.columns.contains(name))
-                    || t.checks.iter().any(|c| mentions(self.kind(), &c.expression, name));
+                    || t.checks
+                        .iter()
+                        .any(|c| mentions(self.kind(), &c.expression, name));
                 constrained.then_some(to_name)
             }
             Change::AddColumn {
@@ -283,9 +285,17 @@ impl Sqlite {
                 object: format!("table {}", ctx.renames().table_back(table)),
                 side: "from",
             })?;
+        // A dropped column is not kept, even when a renamed one takes its name.
+        let from_name = ctx.renames().table_back(table);
+        let dropped = |name: &str| {
+            ctx.changes().iter().any(|c| {
+                matches!(c, Change::DropColumn { table: t, column } if *t == from_name && column.name == name)
+            })
+        };
         let kept: Vec<String> = old
             .columns
             .iter()
+            .filter(|c| !dropped(&c.name))
             .map(|c| ctx.renames().column_forward(table, &c.name))
             .filter(|name| new.columns.iter().any(|c| &c.name == name))
             .collect();

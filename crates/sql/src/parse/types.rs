@@ -78,6 +78,9 @@ pub(crate) fn map_type(dialect: SourceDialect, ty: &SqlType) -> MappedType {
         T::Time(_, TimezoneInfo::None | TimezoneInfo::WithoutTimeZone) => DataType::Time,
         // T-SQL `timestamp` is rowversion, an 8-byte counter, not a time.
         T::Timestamp(_, _) if dialect == SourceDialect::SqlServer => raw(),
+        // MySQL's TIMESTAMP stores an instant (DATETIME is the plain one), as
+        // the MySQL dialect and its introspection read it.
+        T::Timestamp(_, _) if dialect == SourceDialect::Mysql => DataType::TimestampTz,
         T::Timestamp(_, TimezoneInfo::None | TimezoneInfo::WithoutTimeZone) => DataType::Timestamp,
         T::Timestamp(_, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz) => DataType::TimestampTz,
         T::Datetime(_) => DataType::Timestamp,
@@ -179,6 +182,7 @@ fn custom(dialect: SourceDialect, name: &str, args: &[String]) -> Option<MappedT
         ("date", Some([])) => DataType::Date,
         ("time", Some([] | [_])) => DataType::Time,
         ("timestamp", _) if dialect == SourceDialect::SqlServer => return None,
+        ("timestamp", Some([] | [_])) if dialect == SourceDialect::Mysql => DataType::TimestampTz,
         ("timestamp" | "datetime" | "datetime2", Some([] | [_])) => DataType::Timestamp,
         ("timestamptz" | "datetimeoffset", Some([] | [_])) => DataType::TimestampTz,
         ("uuid" | "uniqueidentifier", Some([])) => DataType::Uuid,
@@ -362,7 +366,7 @@ mod tests {
         check(my, "binary(16)", D::Binary, false);
         check(my, "blob", D::Binary, false);
         check(my, "datetime", D::Timestamp, false);
-        check(my, "timestamp", D::Timestamp, false);
+        check(my, "timestamp", D::TimestampTz, false);
         check(
             my,
             "bit(1)",
