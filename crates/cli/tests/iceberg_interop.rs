@@ -433,3 +433,211 @@ async fn killed_appends_leave_no_duplicates_and_no_orphan_snapshots() {
     }
     assert_eq!(sum, total, "seed {seed}");
 }
+
+/// Every row of `items` as one text, for comparing two databases.
+async fn table_text(db: &TestDb) -> String {
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let (text,): (Option<String>,) = sqlx::query_as(
+        "SELECT string_agg(format('%s|%s|%s|%s|%s|%s', id, name, amount, qty, \
+         extract(epoch from updated_at)::numeric * 1000000, tag), E'\\n' ORDER BY id) FROM items",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    text.unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_to_iceberg_to_database_chain() {
+    let src = TestDb::create(Kind::Pg).await;
+    let dst = TestDb::create(Kind::Pg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws.tmdb");
+    ok(&ws, &["connection", "add", "src", "--url", &src.url]);
+    ok(&ws, &["connection", "add", "dst", "--url", &dst.url]);
+    let base = 1_700_000_000_000_000i64;
+    src.exec(&[ITEMS.to_string(), insert_sql(1, 3_000, base)])
+        .await;
+    ok(
+        &ws,
+        &[
+            "sync",
+            "add",
+            "in",
+            "--source",
+            "src",
+            "--table",
+            "items",
+            "--target",
+            "iceberg:chain.items",
+            "--detect",
+            "timestamp",
+            "--column",
+            "updated_at",
+            "--merge",
+            "append",
+        ],
+    );
+    // The Iceberg table exists once the first run has created it.
+    ok(&ws, &["sync", "run", "in"]);
+    ok(
+        &ws,
+        &[
+            "sync",
+            "add",
+            "out",
+            "--source",
+            "iceberg:chain.items",
+            "--target",
+            "dst",
+            "--detect",
+            "full",
+            "--merge",
+            "upsert",
+            "--key",
+            "id",
+            "--target-table",
+            "items",
+            "--batch-size",
+            "700",
+        ],
+    );
+    for round in 0..4i64 {
+        if round > 0 {
+            src.exec(&[
+                insert_sql(3_000 + round * 100, 3_000 + round * 100 + 49, base + round * 5_000_000_000),
+                format!(
+                    "UPDATE items SET name = 'round {round}', qty = qty + 1, \
+                     updated_at = to_timestamp({}::double precision / 1000000) + (id || ' us')::interval \
+                     WHERE id % 97 = {round}",
+                    base + round * 5_000_000_000 + 1_000_000_000
+                ),
+            ])
+            .await;
+        }
+        ok(&ws, &["sync", "run", "in"]);
+        ok(&ws, &["sync", "run", "out"]);
+        assert_eq!(
+            table_text(&src).await,
+            table_text(&dst).await,
+            "round {round}: the target equals the source"
+        );
+    }
+    // The checkpoint in the target names the latest snapshot.
+    let snaps = snapshot_ids(&ws, "chain.items");
+    assert_eq!(snaps.len(), 4);
+    let pool = sqlx::PgPool::connect(&dst.url).await.unwrap();
+    let (col, cursor): (Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT cursor_column, cursor_value::text FROM tidemark_checkpoints WHERE job = 'out'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert_eq!(col.as_deref(), Some("iceberg snapshot"));
+    assert!(cursor.unwrap().contains(&snaps[3].to_string()));
+    // Nothing new: nothing moves.
+    let before = table_text(&dst).await;
+    let run = json(&ws, &["sync", "run", "out"]);
+    assert_eq!(run[0]["run"]["rows_extracted"], 0, "{run}");
+    assert_eq!(table_text(&dst).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commits_from_two_processes_both_land() {
+    let db = TestDb::create(Kind::Pg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws.tmdb");
+    let cat = dir.path().join("ws-iceberg");
+    ok(&ws, &["connection", "add", "src", "--url", &db.url]);
+    let base = 1_700_000_000_000_000i64;
+    db.exec(&[
+        ITEMS.to_string(),
+        ITEMS.replace("items", "items_b"),
+        insert_sql(1, 1_000, base),
+        insert_sql(100_001, 101_000, base).replace("INTO items", "INTO items_b"),
+    ])
+    .await;
+    for (job, table) in [("a", "items"), ("b", "items_b")] {
+        ok(
+            &ws,
+            &[
+                "sync",
+                "add",
+                job,
+                "--source",
+                "src",
+                "--table",
+                table,
+                "--target",
+                "iceberg:both.items",
+                "--detect",
+                "timestamp",
+                "--column",
+                "updated_at",
+                "--merge",
+                "append",
+            ],
+        );
+    }
+    // The first run of each creates nothing twice: create the table first.
+    ok(&ws, &["sync", "run", "a"]);
+    let mut expected_rows = 1_000;
+    let mut expected_snaps = 1;
+    for round in 1..=4i64 {
+        if round > 1 {
+            db.exec(&[
+                insert_sql(
+                    round * 1_000,
+                    round * 1_000 + 299,
+                    base + round * 1_000_000_000,
+                ),
+                insert_sql(
+                    100_000 + round * 1_000,
+                    100_000 + round * 1_000 + 299,
+                    base + round * 1_000_000_000,
+                )
+                .replace("INTO items", "INTO items_b"),
+            ])
+            .await;
+        }
+        let spawn = |job: &str| {
+            Command::new(env!("CARGO_BIN_EXE_tidemark"))
+                .arg("--workspace")
+                .arg(&ws)
+                .args(["sync", "run", job])
+                .env_remove("TIDEMARK_WORKSPACE")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn tidemark")
+        };
+        let (a, b) = (spawn("a"), spawn("b"));
+        for child in [a, b] {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        expected_rows += if round == 1 { 1_000 } else { 600 };
+        expected_snaps += if round == 1 { 1 } else { 2 };
+        assert_eq!(
+            snapshot_ids(&ws, "both.items").len(),
+            expected_snaps,
+            "round {round}: both commits landed"
+        );
+    }
+    let py = pyice(&cat, &["read", "both.items"]);
+    assert_eq!(py.as_array().unwrap().len(), expected_rows);
+    let snaps = in_history_order(&pyice(&cat, &["snapshots", "both.items"]));
+    let jobs: Vec<&str> = snaps
+        .iter()
+        .map(|s| s["summary"]["tidemark.job"].as_str().unwrap())
+        .collect();
+    assert_eq!(jobs.iter().filter(|j| **j == "a").count(), 4);
+    assert_eq!(jobs.iter().filter(|j| **j == "b").count(), 4);
+}

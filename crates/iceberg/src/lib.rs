@@ -43,6 +43,9 @@ use std::sync::Arc;
 /// catalog's `iceberg_tables`; other readers must use the same name).
 pub const CATALOG_NAME: &str = "tidemark";
 
+/// Rows per Parquet row group in the data files Tidemark writes.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
 /// Why an Iceberg operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum IcebergError {
@@ -417,8 +420,12 @@ impl Warehouse {
     pub async fn appender(&self, table: &TableRef) -> IcebergResult<Appender<'_>> {
         let t = self.load(table).await?;
         let schema = Arc::new(schema_to_arrow_schema(t.metadata().current_schema())?);
+        // Row groups of at most ROW_GROUP_ROWS rows keep the writer's memory
+        // bounded however many rows one snapshot holds.
         let parquet = ParquetWriterBuilder::new(
-            WriterProperties::builder().build(),
+            WriterProperties::builder()
+                .set_max_row_group_size(ROW_GROUP_ROWS)
+                .build(),
             t.metadata().current_schema().clone(),
         );
         let location = DefaultLocationGenerator::new(t.metadata())?;

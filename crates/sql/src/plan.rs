@@ -9,7 +9,11 @@
 //! tables (referenced tables first), new columns, column alterations, new
 //! keys, uniques and checks, indexes, foreign keys, and finally comments and
 //! properties. The change naming convention makes this order valid without
-//! translating names.
+//! translating names. Within that order, a rename waits for the rename that
+//! gives up its name (swaps go through temporary names), a table that loses
+//! every column adds its new ones first, and a foreign key is dropped and
+//! added again around the key or index it depends on when the plan drops
+//! that one but keeps the foreign key.
 //!
 //! Some changes render nothing executable (PostgreSQL cannot reorder
 //! columns; SQLite stores no comments): they appear in [`Plan::notes`] with
@@ -530,7 +534,7 @@ fn units(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) -> Vec<
     // renames that swap names (a cycle) go through temporary names, out
     // before every other rename and back in after them.
     let mut rename_rank: HashMap<usize, usize> = HashMap::new();
-    let mut groups: Vec<(u8, Vec<(usize, &str, &str)>)> = Vec::new();
+    let mut groups: Vec<(u8, Vec<Rename<'_>>)> = Vec::new();
     let mut group_keys: Vec<(QualifiedName, bool)> = Vec::new();
     for (i, c) in changes.iter().enumerate() {
         let (key, from, to) = match c {
@@ -665,10 +669,13 @@ fn adds_primary_key(changes: &[Change], table: &QualifiedName) -> bool {
         .any(|c| matches!(c, Change::AddPrimaryKey { table: t, .. } if t == table))
 }
 
+/// A rename of a plan: the change's index, the old name and the new one.
+type Rename<'a> = (usize, &'a str, &'a str);
+
 /// The order of renames within one table (or schema) such that no rename
 /// takes a name before another rename has given it up, as indexes into
-/// `renames` (`(change, from, to)`), and the renames left in cycles.
-fn rename_order(renames: &[(usize, &str, &str)]) -> (Vec<usize>, Vec<usize>) {
+/// `renames`, and the renames left in cycles.
+fn rename_order(renames: &[Rename<'_>]) -> (Vec<usize>, Vec<usize>) {
     let n = renames.len();
     let mut placed = vec![false; n];
     let mut order = Vec::with_capacity(n);

@@ -124,7 +124,10 @@ pub async fn check(
             "Iceberg table {table} does not exist: check --source"
         )));
     }
-    let schema = warehouse.arrow_schema(&table).await.map_err(iceberg_error)?;
+    let schema = warehouse
+        .arrow_schema(&table)
+        .await
+        .map_err(iceberg_error)?;
     let key = warehouse
         .identifier_fields(&table)
         .await
@@ -134,13 +137,7 @@ pub async fn check(
     let tgt_name = target.resolve(&TableName::parse(&job.target_table)).await?;
     let target_info = target.describe(&tgt_name).await?;
     if let Some(t) = &target_info {
-        plan::plan_load(
-            job,
-            &info,
-            &splan,
-            t,
-            tgt_name.sibling(CHECKPOINT_TABLE),
-        )?;
+        plan::plan_load(job, &info, &splan, t, tgt_name.sibling(CHECKPOINT_TABLE))?;
     }
     Ok((info, splan, target_info))
 }
@@ -216,13 +213,8 @@ async fn run_inner(
     let target_info = match target_info {
         Some(t) => t,
         None => {
-            let (columns, pk, index) = plan::new_table(
-                job,
-                &info,
-                &splan,
-                DialectKind::Databricks,
-                target.kind(),
-            );
+            let (columns, pk, index) =
+                plan::new_table(job, &info, &splan, DialectKind::Databricks, target.kind());
             target
                 .create_table(&tgt_name, &columns, &pk, &index, DialectKind::Databricks)
                 .await?;

@@ -479,10 +479,11 @@ impl Builder {
             Act::AddColumn => match self.table(s.a) {
                 Some(t) => {
                     let ty = pick(&all_types(), s.c).cloned().unwrap();
-                    let default = (s.d % 3 == 0)
-                        .then(|| pick(defaults_for(&ty), s.d / 3))
-                        .flatten()
-                        .map(|d| d.to_string());
+                    let default =
+                        s.d.is_multiple_of(3)
+                            .then(|| pick(defaults_for(&ty), s.d / 3))
+                            .flatten()
+                            .map(|d| d.to_string());
                     let comment = (s.d % 7 == 1)
                         .then(|| pick(COMMENTS, s.d / 7))
                         .flatten()
@@ -572,7 +573,7 @@ impl Builder {
                 })
                 .unwrap_or_default(),
             Act::SetComment => {
-                let comment = (s.c % 4 != 0)
+                let comment = (!s.c.is_multiple_of(4))
                     .then(|| pick(COMMENTS, s.c / 4))
                     .flatten()
                     .map(|c| c.to_string());
@@ -653,7 +654,7 @@ impl Builder {
                             id: self.new_id("ix"),
                             name: self.constraint_name("ix", s.c),
                             columns: columns.into_iter().map(|c| c.name).collect(),
-                            unique: s.flag && s.d % 4 == 0,
+                            unique: s.flag && s.d.is_multiple_of(4),
                         },
                     )]
                 }
@@ -769,10 +770,9 @@ impl Builder {
             let existing = (0..n)
                 .map(|k| &child.columns[(k + s.d as usize) % n])
                 .find(|c| {
-                    &c.data_type == ty
-                        && !columns.contains(&c.name)
-                        && !(child.id == parent.id && key.contains(&c.name))
-                        && !c.identity
+                    let taken = columns.contains(&c.name)
+                        || (child.id == parent.id && key.contains(&c.name));
+                    &c.data_type == ty && !c.identity && !taken
                 });
             match existing {
                 Some(c) => columns.push(c.name.clone()),
@@ -833,7 +833,7 @@ fn key_columns(t: &Table, s: &Step) -> Vec<Column> {
     }
     let first = s.b as usize % n;
     let mut columns = vec![t.columns[first].clone()];
-    if s.d % 3 == 0 && n > 1 {
+    if s.d.is_multiple_of(3) && n > 1 {
         let second = (first + 1 + (s.d as usize / 3) % (n - 1)) % n;
         columns.push(t.columns[second].clone());
     }
@@ -1310,8 +1310,9 @@ pub fn check_round_trips(kind: DialectKind, rt: &tokio::runtime::Runtime, sandbo
     };
     let mut runner = TestRunner::new(config);
     let result = runner.run(&strategy, |recipe| {
+        let mut borrowed = sandbox.borrow_mut();
+        let sandbox = &mut *borrowed;
         let outcome = rt.block_on(async {
-            let mut sandbox = sandbox.borrow_mut();
             let fresh = sandbox.fresh().await?;
             let built = build(kind, &fresh.catalog, &fresh.schema, &recipe);
             let outcome = check_pair(sandbox.db(), kind, &fresh.schema, &built).await;
