@@ -424,7 +424,7 @@ impl Warehouse {
         // bounded however many rows one snapshot holds.
         let parquet = ParquetWriterBuilder::new(
             WriterProperties::builder()
-                .set_max_row_group_size(ROW_GROUP_ROWS)
+                .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
                 .build(),
             t.metadata().current_schema().clone(),
         );
