@@ -245,3 +245,68 @@ async fn the_sync_commands_work_end_to_end() {
     let out = tidemark(&ws, &["sync", "show", "copy"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A `kafka:` job whose broker cannot be reached (a closed port on
+/// 127.0.0.1) fails with one line naming the brokers, the history shows the
+/// failed run, and no checkpoint is written. No Kafka broker runs here, so
+/// publishing to a live one is not covered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kafka_job_without_a_broker_fails_and_keeps_its_checkpoint() {
+    let seed = Rng::seed("a_kafka_job_without_a_broker_fails_and_keeps_its_checkpoint");
+    let src = TestDb::create(Kind::Pg).await;
+    let mut w = Workload::new(Kind::Pg, seed);
+    src.exec(&w.create_table()).await;
+    src.exec(&w.insert(20, 5)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws.tmdb");
+    ok(&ws, &["connection", "add", "src", "--url", &src.url]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let brokers = format!("127.0.0.1:{port}");
+    ok(
+        &ws,
+        &[
+            "sync",
+            "add",
+            "feed",
+            "--source",
+            "src",
+            "--table",
+            "items",
+            "--target",
+            "kafka:items.changes",
+            "--brokers",
+            &brokers,
+            "--detect",
+            "timestamp",
+            "--column",
+            "updated_at",
+            "--merge",
+            "upsert",
+        ],
+    );
+    let shown = json(&ws, &["sync", "show", "feed"]);
+    assert!(shown["checkpoint"].is_null(), "{shown}");
+
+    let out = tidemark(&ws, &["sync", "run", "feed"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("Kafka at"))
+        .unwrap_or_else(|| panic!("no Kafka error in:\n{}", text(&out)));
+    assert!(line.contains(&format!("Kafka at {brokers}")), "{line}");
+
+    let history = json(&ws, &["sync", "history", "feed"]);
+    let runs = history.as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{history}");
+    assert_eq!(runs[0]["status"], "failed", "{history}");
+    let error = runs[0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains(&format!("Kafka at {brokers}")), "{error}");
+    assert!(!error.contains('\n'), "{error}");
+    let shown = json(&ws, &["sync", "show", "feed"]);
+    assert!(shown["checkpoint"].is_null(), "{shown}");
+}

@@ -1,6 +1,6 @@
 //! Broker targets: a job whose target is `nats:SUBJECT` (or `kafka:TOPIC`)
 //! publishes every changed row as an event instead of merging it into a
-//! table.
+//! table. NATS and Kafka are two implementations of [`Publish`].
 //!
 //! A run reads the job's checkpoint from a [`CheckpointStore`] (the
 //! workspace: a broker has no transaction to keep it in), streams batches
@@ -30,6 +30,8 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering as AtomicOrdering;
 use std::time::Instant;
 use tidemark_db::transfer::{
@@ -230,10 +232,11 @@ pub trait CheckpointStore: Send + Sync {
 
 /// Checks a broker job against its source (nothing is published): the
 /// options a broker can honour, the source table, key, tracking column and
-/// soft-delete column.
+/// soft-delete column. The target was checked when it was parsed; the
+/// broker is not contacted.
 pub async fn check(
     job: &JobSpec,
-    target: &BrokerTarget,
+    _target: &BrokerTarget,
     source: &mut dyn Endpoint,
 ) -> SyncResult<(TableInfo, plan::SourcePlan)> {
     plan::check_options(job)?;
@@ -248,9 +251,6 @@ pub async fn check(
             "--reconcile-deletes compares the target's keys with the source, and a broker has no keys to read: use --deleted-column for deletes".into(),
         ));
     }
-    if let Broker::Kafka { .. } = target.broker {
-        return Err(SyncError::BadInput(kafka::NOT_BUILT.into()));
-    }
     let name = source.resolve(&TableName::parse(&job.source_table)).await?;
     let info = source.describe(&name).await?.ok_or_else(|| {
         SyncError::BadInput(format!(
@@ -261,6 +261,56 @@ pub async fn check(
     let splan = plan::plan_source(job, &info, false)?;
     check_nulls(source, &info, &splan).await?;
     Ok((info, splan))
+}
+
+/// A future a [`Publish`] implementation returns.
+pub type PublishFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One broker's publishing side. A run publishes each batch's messages with
+/// [`Publish::publish_all`] and moves the checkpoint only after it returned
+/// `Ok`: every message of the batch was acknowledged by the broker.
+pub trait Publish: Send {
+    /// Publishes every message and waits for every acknowledgement; returns
+    /// how many the broker reported as already received (dropped).
+    fn publish_all<'a>(&'a mut self, messages: &'a [Message])
+        -> PublishFuture<'a, SyncResult<u64>>;
+    /// Flushes and drops the connection.
+    fn close(self: Box<Self>) -> PublishFuture<'static, ()>;
+}
+
+impl Publish for nats::Publisher {
+    fn publish_all<'a>(
+        &'a mut self,
+        messages: &'a [Message],
+    ) -> PublishFuture<'a, SyncResult<u64>> {
+        Box::pin(nats::Publisher::publish_all(self, messages))
+    }
+    fn close(self: Box<Self>) -> PublishFuture<'static, ()> {
+        Box::pin(nats::Publisher::close(*self))
+    }
+}
+
+impl Publish for kafka::Publisher {
+    fn publish_all<'a>(
+        &'a mut self,
+        messages: &'a [Message],
+    ) -> PublishFuture<'a, SyncResult<u64>> {
+        Box::pin(kafka::Publisher::publish_all(self, messages))
+    }
+    fn close(self: Box<Self>) -> PublishFuture<'static, ()> {
+        // Every produce request was already acknowledged.
+        Box::pin(async {})
+    }
+}
+
+/// Connects to the target's broker.
+pub async fn connect(target: &BrokerTarget) -> SyncResult<Box<dyn Publish>> {
+    Ok(match &target.broker {
+        Broker::Nats { url } => Box::new(nats::Publisher::connect(url, &target.subject).await?),
+        Broker::Kafka { brokers } => {
+            Box::new(kafka::Publisher::connect(brokers, &target.subject).await?)
+        }
+    })
 }
 
 fn tuple_cmp(a: &[Scalar], b: &[Scalar]) -> Ordering {
@@ -416,10 +466,7 @@ async fn run_inner(
         }
     };
     report.full = matches!(start, Start::All);
-    let mut publisher = match &target.broker {
-        Broker::Nats { url } => nats::Publisher::connect(url, &target.subject).await?,
-        Broker::Kafka { .. } => return Err(SyncError::BadInput(kafka::NOT_BUILT.into())),
-    };
+    let mut publisher = connect(target).await?;
     let columns = plan::extract_columns(&info);
     let shape = EventShape {
         job: job.name.clone(),
