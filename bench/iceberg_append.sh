@@ -10,7 +10,14 @@
 #   from Tidemark's table beforehand; only the append is timed), into a new
 #   table with the same schema.
 #
-# Both tables are checked for ROWS rows through PyIceberg afterwards.
+# - Like for like: the same rows are written to a Parquet file (not timed);
+#   PyIceberg's `table.append` of them (in memory) and Tidemark's
+#   `Warehouse::append` of the same file's rows (in memory, the
+#   `append_bench` example of crates/iceberg) are each timed alone, each
+#   into a new table; both rows/s and the ratio Tidemark / PyIceberg are
+#   printed.
+#
+# All tables are checked for ROWS rows through PyIceberg afterwards.
 #
 # Needs a local PostgreSQL that trusts user postgres on 127.0.0.1:5432,
 # psql, /usr/bin/time and python3 (the PyIceberg venv under
@@ -43,9 +50,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -x "$BIN" ]; then
-  echo "==> building the release binary"
-  (cd "$ROOT" && cargo build --release -p tidemark-cli)
+EX=$CARGO_TARGET_DIR/release/examples/append_bench
+if [ ! -x "$BIN" ] || [ ! -x "$EX" ]; then
+  echo "==> building the release binary and the append example"
+  (cd "$ROOT" && cargo build --release -p tidemark-cli -p tidemark-iceberg --example append_bench)
 fi
 if ! "$VENV/bin/python" -c "import pyiceberg.catalog.sql, pyarrow" 2>/dev/null; then
   echo "==> creating the PyIceberg venv"
@@ -93,13 +101,16 @@ tm_secs=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; f
 tm_rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$WORK/time.tm")
 
 echo "==> pyiceberg: table.append of the same rows"
-py_out=$("$VENV/bin/python" - "$CAT" <<'PY'
+py_out=$("$VENV/bin/python" - "$CAT" "$WORK/orders.parquet" <<'PY'
 import sys, time, resource
+import pyarrow.parquet as pq
 from pyiceberg.catalog.sql import SqlCatalog
 d = sys.argv[1]
 cat = SqlCatalog("tidemark", uri=f"sqlite:///{d}/catalog.db", warehouse=f"file://{d}/warehouse")
 tm = cat.load_table("bench.orders")
 data = tm.scan().to_arrow()
+pq.write_table(data, sys.argv[2])
+data = pq.read_table(sys.argv[2])
 py = cat.create_table("bench.py_orders", schema=tm.schema())
 t0 = time.perf_counter()
 py.append(data)
@@ -113,9 +124,22 @@ PY
 )
 read -r py_secs tm_rows py_rows tm_snaps py_rss <<<"$py_out"
 
+echo "==> tidemark: Warehouse::append of the same rows (like for like)"
+read -r rs_secs rs_in <<<"$("$EX" "$CAT" "$WORK/orders.parquet" bench.rs_orders id)"
+rs_rows=$("$VENV/bin/python" - "$CAT" <<'PY'
+import sys
+from pyiceberg.catalog.sql import SqlCatalog
+d = sys.argv[1]
+cat = SqlCatalog("tidemark", uri=f"sqlite:///{d}/catalog.db", warehouse=f"file://{d}/warehouse")
+print(cat.load_table("bench.rs_orders").scan().to_arrow().num_rows)
+PY
+)
+
 echo
 printf '%-44s %10s %10s %12s %10s\n' "" "rows" "seconds" "rows/s" "peak RSS"
 printf '%-44s %10s %10s %12s %8sMB\n' "tidemark sync run (PG extract + append)" "$ROWS" "$tm_secs" "$(rate "$ROWS" "$tm_secs")" "$tm_rss"
 printf '%-44s %10s %10s %12s %8sMB\n' "pyiceberg table.append (Arrow in memory)" "$ROWS" "$py_secs" "$(rate "$ROWS" "$py_secs")" "$py_rss"
-echo "rows read back through PyIceberg: tidemark table $tm_rows ($tm_snaps snapshot), pyiceberg table $py_rows"
-[ "$tm_rows" = "$ROWS" ] && [ "$py_rows" = "$ROWS" ] && [ "$tm_snaps" = 1 ]
+printf '%-44s %10s %10s %12s\n' "tidemark Warehouse::append (Arrow in memory)" "$rs_in" "$rs_secs" "$(rate "$rs_in" "$rs_secs")"
+echo "like for like (append of the same in-memory rows): tidemark / pyiceberg = $(awk -v a="$py_secs" -v b="$rs_secs" 'BEGIN { printf "%.2f", a / b }')x (goal >= 1.0x)"
+echo "rows read back through PyIceberg: tidemark table $tm_rows ($tm_snaps snapshot), pyiceberg table $py_rows, tidemark append table $rs_rows"
+[ "$tm_rows" = "$ROWS" ] && [ "$py_rows" = "$ROWS" ] && [ "$rs_rows" = "$ROWS" ] && [ "$tm_snaps" = 1 ]

@@ -641,3 +641,134 @@ async fn concurrent_commits_from_two_processes_both_land() {
     assert_eq!(jobs.iter().filter(|j| **j == "a").count(), 4);
     assert_eq!(jobs.iter().filter(|j| **j == "b").count(), 4);
 }
+
+fn fields(cat: &Path, table: &str) -> Vec<(i64, String, bool)> {
+    pyice(cat, &["fields", table])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_i64().unwrap(),
+                f["name"].as_str().unwrap().to_string(),
+                f["required"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn refused(ws: &Path, job: &str, expect: &[&str]) {
+    let out = tidemark(ws, &["sync", "run", job]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "the run should fail:\n{text}");
+    for e in expect {
+        assert!(text.contains(e), "`{e}` missing from:\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_nullable_source_column_evolves_the_iceberg_schema() {
+    let db = TestDb::create(Kind::Pg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws.tmdb");
+    let cat = dir.path().join("ws-iceberg");
+    let t = "shop.items";
+    ok(&ws, &["connection", "add", "src", "--url", &db.url]);
+    let base = 1_700_000_000_000_000i64;
+    db.exec(&[ITEMS.to_string(), insert_sql(1, 20, base)]).await;
+    ok(
+        &ws,
+        &[
+            "sync",
+            "add",
+            "to_lake",
+            "--source",
+            "src",
+            "--table",
+            "items",
+            "--target",
+            "iceberg:shop.items",
+            "--detect",
+            "timestamp",
+            "--column",
+            "updated_at",
+            "--merge",
+            "append",
+        ],
+    );
+    ok(&ws, &["sync", "run", "to_lake"]);
+    let before = fields(&cat, t);
+    assert_eq!(before.len(), 6);
+
+    // A new nullable column: the next run adds it (fresh field id 7) and
+    // the new rows carry it.
+    db.exec(&[
+        "ALTER TABLE items ADD COLUMN note text".to_string(),
+        insert_sql(21, 25, base + 1_000_000_000),
+        "UPDATE items SET note = 'note ' || id WHERE id > 20".to_string(),
+    ])
+    .await;
+    let out = ok(&ws, &["sync", "run", "to_lake"]);
+    assert!(out.contains("added column(s) note"), "{out}");
+    let after = fields(&cat, t);
+    assert_eq!(after[..6], before[..]);
+    assert_eq!(after[6], (7, "note".to_string(), false));
+    let snaps = snapshot_ids(&ws, t);
+    assert_eq!(snaps.len(), 2);
+
+    let rows = pyice(&cat, &["read", t]);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 25);
+    for r in rows {
+        let id = r["id"].as_i64().unwrap();
+        if id <= 20 {
+            assert_eq!(r["note"], Value::Null, "{r}");
+        } else {
+            assert_eq!(r["note"], Value::from(format!("note {id}")), "{r}");
+        }
+    }
+    // The first snapshot still reads with its schema: 20 rows, no `note`.
+    let snaps_py = in_history_order(&pyice(&cat, &["snapshots", t]));
+    let first = snaps_py[0]["id"].as_i64().unwrap().to_string();
+    let old = pyice(&cat, &["read", t, &first]);
+    let old = old.as_array().unwrap();
+    assert_eq!(old.len(), 20);
+    assert!(old.iter().all(|r| r.get("note").is_none()), "{old:?}");
+    // Tidemark reads the same.
+    assert_eq!(tidemark_rows(&ws, t, None).len(), 25);
+
+    // Changes the table cannot follow stop the run before anything is
+    // written, naming the column; schema and snapshots stay as they were.
+    db.exec(&[
+        "ALTER TABLE items ADD COLUMN must integer NOT NULL DEFAULT 0".to_string(),
+        insert_sql(26, 27, base + 2_000_000_000),
+    ])
+    .await;
+    refused(
+        &ws,
+        "to_lake",
+        &["new column must is NOT NULL", "Nothing was written"],
+    );
+    db.exec(&[
+        "ALTER TABLE items DROP COLUMN must".to_string(),
+        "ALTER TABLE items DROP COLUMN tag".to_string(),
+    ])
+    .await;
+    refused(&ws, "to_lake", &["column tag", "no longer in the source"]);
+    db.exec(&[
+        "ALTER TABLE items ADD COLUMN tag uuid".to_string(),
+        "ALTER TABLE items ALTER COLUMN qty TYPE text".to_string(),
+    ])
+    .await;
+    refused(
+        &ws,
+        "to_lake",
+        &["column qty changed type", "int", "string"],
+    );
+    assert_eq!(fields(&cat, t), after);
+    assert_eq!(snapshot_ids(&ws, t), snaps);
+}

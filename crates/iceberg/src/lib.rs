@@ -21,7 +21,7 @@ use iceberg::spec::{
     Schema, Type,
 };
 use iceberg::table::Table;
-use iceberg::transaction::{ApplyTransactionAction, Transaction};
+use iceberg::transaction::{AddColumn, ApplyTransactionAction, Transaction};
 use iceberg::writer::base_writer::data_file_writer::{DataFileWriter, DataFileWriterBuilder};
 use iceberg::writer::file_writer::location_generator::{
     DefaultFileNameGenerator, DefaultLocationGenerator,
@@ -44,7 +44,7 @@ use std::sync::Arc;
 pub const CATALOG_NAME: &str = "tidemark";
 
 /// Rows per Parquet row group in the data files Tidemark writes.
-pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+pub const ROW_GROUP_ROWS: usize = 512 * 1024;
 
 /// Why an Iceberg operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -271,6 +271,80 @@ impl Warehouse {
         Ok(Arc::new(schema_to_arrow_schema(
             t.metadata().current_schema(),
         )?))
+    }
+
+    /// Brings the table's schema in line with `source` (the columns a
+    /// writer is about to append, with their nullability): a new nullable
+    /// column is added to the table (a new schema with a fresh field id;
+    /// older snapshots keep reading with theirs), and its name is returned.
+    /// A change the table cannot follow (a column gone, a type changed, a
+    /// new NOT NULL column, a required column now nullable) is refused as
+    /// [`IcebergError::BadInput`] naming the columns, and nothing is
+    /// changed. `key` columns are the table's identifier fields.
+    pub async fn evolve_schema(
+        &self,
+        table: &TableRef,
+        source: &ArrowSchema,
+        key: &[String],
+    ) -> IcebergResult<Vec<String>> {
+        let t = self.load(table).await?;
+        let current = t.metadata().current_schema();
+        let mut problems = Vec::new();
+        for f in current.as_struct().fields() {
+            if source.field_with_name(&f.name).is_err() {
+                problems.push(format!(
+                    "column {} is in the Iceberg table but no longer in the source",
+                    f.name
+                ));
+            }
+        }
+        let mut added = Vec::new();
+        for f in source.fields() {
+            let ty = iceberg_type(f.data_type())
+                .map_err(|e| IcebergError::BadInput(format!("column {}: {e}", f.name())))?;
+            match current.field_by_name(f.name()) {
+                Some(existing) => {
+                    if *existing.field_type != Type::Primitive(ty.clone()) {
+                        problems.push(format!(
+                            "column {} changed type: the Iceberg table has {}, the source now gives {}",
+                            f.name(),
+                            existing.field_type,
+                            ty
+                        ));
+                    } else if existing.required
+                        && f.is_nullable()
+                        && !key.iter().any(|k| k == f.name())
+                    {
+                        problems.push(format!(
+                            "column {} now allows NULL but is required in the Iceberg table",
+                            f.name()
+                        ));
+                    }
+                }
+                None if !f.is_nullable() => problems.push(format!(
+                    "new column {} is NOT NULL: rows already in the Iceberg table have no value for it",
+                    f.name()
+                )),
+                None => added.push((f.name().clone(), ty)),
+            }
+        }
+        if !problems.is_empty() {
+            return bad(format!(
+                "the source's columns changed in a way Iceberg table {table} cannot follow: {}. Nothing was written. Undo the change in the source (only new nullable columns are added automatically), or sync into a new Iceberg table (another --target)",
+                problems.join("; ")
+            ));
+        }
+        if added.is_empty() {
+            return Ok(added.into_iter().map(|(n, _)| n).collect());
+        }
+        let tx = Transaction::new(&t);
+        let mut action = tx.update_schema();
+        for (name, ty) in &added {
+            action = action.add_column(AddColumn::optional(name, Type::Primitive(ty.clone())));
+        }
+        let tx = action.apply(tx)?;
+        tx.commit(&self.catalog).await?;
+        Ok(added.into_iter().map(|(n, _)| n).collect())
     }
 
     /// The table's identifier fields (its key), in field-id order.

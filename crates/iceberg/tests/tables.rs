@@ -3,7 +3,7 @@
 
 use arrow_array::{Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tidemark_iceberg::{At, TableRef, Warehouse};
 
@@ -118,4 +118,113 @@ async fn bad_names_and_types_are_refused() {
         .await
         .unwrap_err()
         .is_bad_input());
+}
+
+#[tokio::test]
+async fn a_new_nullable_column_evolves_the_schema_other_changes_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(&dir.path().join("ws-iceberg"))
+        .await
+        .unwrap();
+    let t = TableRef::parse("sales.orders").unwrap();
+    let key = ["id".to_string()];
+    let b1 = batch(&[1, 2], &["a", "b"]);
+    wh.create_table(&t, &b1.schema(), &key).await.unwrap();
+    let s1 = wh
+        .append(&t, std::slice::from_ref(&b1), HashMap::new())
+        .await
+        .unwrap();
+
+    // Unchanged columns: nothing to do.
+    assert!(wh
+        .evolve_schema(&t, &b1.schema(), &key)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Incompatible changes are refused, naming the column; the schema stays.
+    let refused = |fields: Vec<Field>| {
+        let wh = &wh;
+        let t = &t;
+        let key = &key;
+        async move {
+            let e = wh
+                .evolve_schema(t, &Schema::new(fields), key)
+                .await
+                .unwrap_err();
+            assert!(e.is_bad_input(), "{e}");
+            e.to_string()
+        }
+    };
+    let e = refused(vec![Field::new("id", DataType::Int64, false)]).await;
+    assert!(
+        e.contains("column name") && e.contains("no longer in the source"),
+        "{e}"
+    );
+    let e = refused(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("name", DataType::Int64, true),
+    ])
+    .await;
+    assert!(e.contains("column name changed type"), "{e}");
+    let e = refused(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("qty", DataType::Int32, false),
+    ])
+    .await;
+    assert!(e.contains("new column qty is NOT NULL"), "{e}");
+    assert_eq!(wh.arrow_schema(&t).await.unwrap().fields().len(), 2);
+
+    // A new nullable column is added with a fresh field id.
+    let wide = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("qty", DataType::Int32, true),
+    ]));
+    assert_eq!(
+        wh.evolve_schema(&t, &wide, &key).await.unwrap(),
+        vec!["qty".to_string()]
+    );
+    let schema = wh.arrow_schema(&t).await.unwrap();
+    assert_eq!(schema.fields().len(), 3);
+    assert_eq!(
+        schema
+            .field(2)
+            .metadata()
+            .get("PARQUET:field_id")
+            .map(String::as_str),
+        Some("3")
+    );
+    assert_eq!(wh.identifier_fields(&t).await.unwrap(), vec!["id"]);
+    let b2 = RecordBatch::try_new(
+        wide.clone(),
+        vec![
+            Arc::new(Int64Array::from(vec![3])),
+            Arc::new(StringArray::from(vec!["c"])),
+            Arc::new(arrow_array::Int32Array::from(vec![7])),
+        ],
+    )
+    .unwrap();
+    wh.append(&t, &[b2], HashMap::new()).await.unwrap();
+
+    // Now: old rows read NULL for the new column, new rows their value.
+    let (_, now) = wh.scan(&t, At::Current, None).await.unwrap();
+    let mut qty = BTreeMap::new();
+    for b in &now {
+        let id = b.column_by_name("id").unwrap();
+        let id = id.as_any().downcast_ref::<Int64Array>().unwrap();
+        let q = b.column_by_name("qty").expect("qty is read");
+        let q = q
+            .as_any()
+            .downcast_ref::<arrow_array::Int32Array>()
+            .unwrap();
+        for i in 0..b.num_rows() {
+            qty.insert(id.value(i), (!q.is_null(i)).then(|| q.value(i)));
+        }
+    }
+    assert_eq!(qty, BTreeMap::from([(1, None), (2, None), (3, Some(7))]));
+    // The first snapshot still reads its two rows.
+    let (_, old) = wh.scan(&t, At::Snapshot(s1.unwrap()), None).await.unwrap();
+    assert_eq!(ids(&old), vec![1, 2]);
 }

@@ -217,13 +217,13 @@ async fn run_inner(
     let (info, splan) = check(job, source).await?;
     report.notes.extend(splan.notes.iter().cloned());
     let table = table_of(&job.target)?;
+    let schema = Schema::new(
+        info.columns
+            .iter()
+            .map(|c| Field::new(&c.name, arrow_type(&c.kind), c.nullable))
+            .collect::<Vec<_>>(),
+    );
     if !warehouse.exists(&table).await.map_err(iceberg_error)? {
-        let schema = Schema::new(
-            info.columns
-                .iter()
-                .map(|c| Field::new(&c.name, arrow_type(&c.kind), c.nullable))
-                .collect::<Vec<_>>(),
-        );
         warehouse
             .create_table(&table, &schema, &splan.key)
             .await
@@ -231,6 +231,19 @@ async fn run_inner(
         report.notes.push(format!(
             "created Iceberg table {table} (types per docs/iceberg.md)"
         ));
+    } else {
+        // New nullable source columns are added to the table before any
+        // row is written; any other change stops the run here.
+        let added = warehouse
+            .evolve_schema(&table, &schema, &splan.key)
+            .await
+            .map_err(iceberg_error)?;
+        if !added.is_empty() {
+            report.notes.push(format!(
+                "added column(s) {} to Iceberg table {table} (a new schema; older snapshots keep theirs)",
+                added.join(", ")
+            ));
+        }
     }
     let order = plan::order_columns(&splan);
     let cp = checkpoint(warehouse, &table, &job.name).await?;

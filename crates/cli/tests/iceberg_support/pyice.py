@@ -3,6 +3,7 @@
 usage: pyice.py DIR snapshots TABLE
        pyice.py DIR read TABLE [SNAPSHOT_ID]
        pyice.py DIR append TABLE ROWS_JSON
+       pyice.py DIR fields TABLE
 
 DIR is the catalog folder (catalog.db and warehouse/). Output is JSON.
 Values are normalized so both sides can be compared: timestamps as Unix
@@ -67,6 +68,11 @@ def main():
                     row[f.name] = decimal.Decimal(row[f.name])
         t.append(pa.Table.from_pylist(rows, schema=schema))
         out = {"snapshot": t.refresh().current_snapshot().snapshot_id}
+    elif cmd == "fields":
+        out = [
+            {"id": f.field_id, "name": f.name, "required": f.required}
+            for f in t.schema().fields
+        ]
     else:
         raise SystemExit(f"unknown command {cmd}")
     json.dump(out, sys.stdout)
