@@ -23,6 +23,9 @@ else
   WORKSPACE="$HOME/.cache/tidemark/demo.tmdb"
   mkdir -p "$(dirname "$WORKSPACE")"
   "$BIN/tidemark" --workspace "$WORKSPACE" demo --force
+  echo
+  "$BIN/tidemark" --workspace "$WORKSPACE" snapshot list
+  echo
 fi
 
 if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
