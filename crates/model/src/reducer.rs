@@ -614,11 +614,17 @@ impl Reducer {
 
     /// Foreign keys (table, position) that reference the table `id`.
     fn referencing(&self, id: &ObjectId) -> Vec<(TablePos, usize)> {
-        self.ix
+        let mut found: Vec<(TablePos, usize)> = self
+            .ix
             .referenced_by
             .get(id)
             .map(|fks| fks.iter().filter_map(|fk| self.member_pos(fk)).collect())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        // The index keeps keys in the order they were indexed, which differs
+        // between a reducer built from a state and one that applied ops: sort
+        // by position in the state so errors name the same key either way.
+        found.sort_by_key(|(p, i)| (p.c, p.s, p.t, *i));
+        found
     }
 
     /// `foreign key name on schema.table`.
