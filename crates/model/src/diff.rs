@@ -1,9 +1,11 @@
 //! The diff engine: the [`Change`]s that turn one state into another.
 //!
 //! At every level (catalog, schema, table, column, constraint) objects are
-//! matched first by id, then the leftovers by name under the same parent. Ids
-//! make a project's renames show up as renames; names make a live database,
-//! read with fresh ids, line up with the project it should match.
+//! matched by id; siblings with no id in common are matched by name under the
+//! same parent instead. Ids make a project's renames show up as renames (and
+//! a drop plus a re-add under the same name stay a drop and an add); names
+//! make a live database, read with ids of its own, line up with the project
+//! it should match.
 //!
 //! Names follow the convention in [`crate::change`]: drops use from-state
 //! names throughout; a rename carries its object's old and new name, with
@@ -85,6 +87,18 @@ impl Matching {
 /// the handful of columns and constraints a table usually has.
 const SCAN_LIMIT: usize = 16;
 
+impl Matching {
+    /// Whether any pair matched by id. Siblings that share ids come from the
+    /// same id space (two project states, or a live state aligned to one), so
+    /// an unmatched id there is a real drop or add — a column dropped and
+    /// re-added under the same name stays a drop plus an add. Only siblings
+    /// with no id in common (a live database read with ids of its own) are
+    /// paired by name.
+    fn any_linked(&self) -> bool {
+        self.from_to.iter().any(Option::is_some)
+    }
+}
+
 fn match_objects<T>(from: &[T], to: &[T], key: impl Fn(&T) -> (&ObjectId, &String)) -> Matching {
     let mut m = Matching {
         from_to: vec![None; from.len()],
@@ -102,6 +116,9 @@ fn match_objects<T>(from: &[T], to: &[T], key: impl Fn(&T) -> (&ObjectId, &Strin
                     link(&mut m, i, j);
                 }
             }
+        }
+        if m.any_linked() {
+            return m;
         }
         for (j, object) in to.iter().enumerate() {
             if m.to_from[j].is_some() {
@@ -126,6 +143,9 @@ fn match_objects<T>(from: &[T], to: &[T], key: impl Fn(&T) -> (&ObjectId, &Strin
                 link(&mut m, i, j);
             }
         }
+    }
+    if m.any_linked() {
+        return m;
     }
     // Leftovers by name; reversed so `pop` yields the first from-side object.
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
