@@ -314,11 +314,17 @@ impl App {
             }
             _ => None,
         };
-        let from = match &known {
-            Some(expected) => mapping::align(&live.state, expected, kind),
-            None => live.state.clone(),
+        let (from, pinned) = match &known {
+            Some(expected) => (
+                mapping::align(&live.state, expected, kind),
+                mapping::ids_of(expected),
+            ),
+            None => (live.state.clone(), Default::default()),
         };
-        let from = mapping::align(&from, &target_live, kind);
+        // Objects that now carry the deployed snapshot's ids are the
+        // project's own: the target is matched to them by id only, so what
+        // the project dropped and re-added is dropped and re-added here too.
+        let from = mapping::align_pinned(&from, &target_live, kind, pinned);
         let changes = diff(&from, &target_live);
         let facts = self.block_on(facts_for(live.db.as_mut(), &from, &changes));
         let plan = plan_changes(kind, changes, &from, &target_live, &facts).map_err(|e| {

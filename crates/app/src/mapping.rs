@@ -224,9 +224,23 @@ pub(crate) fn schema_names<'a>(states: impl IntoIterator<Item = &'a State>) -> V
 ///
 /// Pairs are made by normalized name, as the diff matches live objects.
 pub(crate) fn align(live: &State, target: &State, kind: DialectKind) -> State {
+    align_pinned(live, target, kind, HashSet::new())
+}
+
+/// [`align`], where live objects whose ids are in `pinned` (ids an earlier
+/// alignment with the deployed snapshot gave them) are matched by id only: a
+/// column the project dropped and added again under the same name is then a
+/// drop plus an add, as the diff sees it, not an in-place change.
+pub(crate) fn align_pinned(
+    live: &State,
+    target: &State,
+    kind: DialectKind,
+    pinned: HashSet<ObjectId>,
+) -> State {
     let d = dialect(kind);
     let (norm_live, norm_target) = (d.normalize(live), d.normalize(target));
-    let live_ix = NormIndex::build(&norm_live);
+    let mut live_ix = NormIndex::build(&norm_live);
+    live_ix.pinned = pinned;
     let target_ix = NormIndex::build(&norm_target);
     let ix = (&live_ix, &target_ix);
     let mut out = live.clone();
@@ -294,7 +308,7 @@ fn pair_up<T>(
         }
     }
     for (i, l) in live.iter().enumerate() {
-        if pairs[i].is_some() {
+        if pairs[i].is_some() || live_ix.is_pinned(id(l)) {
             continue;
         }
         let Some(name) = live_ix.get(id(l)).map(|n| n.name().to_string()) else {
@@ -348,6 +362,9 @@ impl Norm<'_> {
 /// this is how a raw object finds its normalized form.
 struct NormIndex<'s> {
     by_id: HashMap<&'s ObjectId, Norm<'s>>,
+    /// Live ids an earlier alignment gave out (see [`align_pinned`]): such an
+    /// object is the project's own, so it is matched by id only.
+    pinned: HashSet<ObjectId>,
 }
 
 impl<'s> NormIndex<'s> {
@@ -380,12 +397,24 @@ impl<'s> NormIndex<'s> {
                 }
             }
         }
-        NormIndex { by_id }
+        NormIndex {
+            by_id,
+            pinned: HashSet::new(),
+        }
     }
 
     fn get(&self, id: &ObjectId) -> Option<Norm<'s>> {
         self.by_id.get(id).copied()
     }
+
+    fn is_pinned(&self, id: &ObjectId) -> bool {
+        self.pinned.contains(id)
+    }
+}
+
+/// Every id of a state.
+pub(crate) fn ids_of(state: &State) -> HashSet<ObjectId> {
+    NormIndex::build(state).by_id.into_keys().cloned().collect()
 }
 
 /// Aligns one table of the live side with its target counterpart.

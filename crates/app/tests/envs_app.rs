@@ -290,3 +290,33 @@ fn the_working_state_deploys_where_snapshots_are_not_required() {
         .unwrap_err();
     assert!(err.to_string().contains("only takes snapshots"), "{err}");
 }
+
+/// A column the project dropped and added again under the same name (a new
+/// id, another type) deploys as a drop plus an add, not an in-place change.
+#[test]
+fn a_re_added_column_deploys_as_drop_plus_add() {
+    let (_dir, path) = demo();
+    let mut app = App::open(&path, "tester").unwrap();
+    app.add_ops_json(
+        &json!([
+            {"target": "col_orders_note", "op": "drop_column"},
+            {"target": "tbl_orders", "op": "add_column",
+             "payload": {"name": "note", "data_type": {"kind": "integer"}}},
+        ])
+        .to_string(),
+    )
+    .unwrap();
+    app.snapshot_create(None, None, "note becomes a number", None, &[])
+        .unwrap();
+    let preview = app.plan("dev", None).unwrap();
+    assert!(
+        preview.script.contains("drops column orders.note"),
+        "{}",
+        preview.script
+    );
+    assert!(
+        !preview.script.contains("from text to integer"),
+        "{}",
+        preview.script
+    );
+}
