@@ -172,8 +172,14 @@ pub trait Dialect: Send + Sync {
     fn quote_ident(&self, name: &str) -> String;
 
     /// A table name as statements spell it (qualified as far as the database
-    /// supports and needs).
-    fn qualified_name(&self, name: &QualifiedName) -> String;
+    /// supports and needs): `schema.table` unless a dialect says otherwise.
+    fn qualified_name(&self, name: &QualifiedName) -> String {
+        format!(
+            "{}.{}",
+            self.quote_ident(&name.schema),
+            self.quote_ident(&name.name)
+        )
+    }
 
     /// Quotes a string literal (for comments, properties and the like).
     fn quote_literal(&self, value: &str) -> String;

@@ -195,14 +195,6 @@ impl Dialect for Mysql {
         quote_with(name, '`', '`')
     }
 
-    fn qualified_name(&self, name: &QualifiedName) -> String {
-        format!(
-            "{}.{}",
-            self.quote_ident(&name.schema),
-            self.quote_ident(&name.name)
-        )
-    }
-
     fn quote_literal(&self, value: &str) -> String {
         // Unless NO_BACKSLASH_ESCAPES is set, a backslash escapes in MySQL strings.
         quote_string(value, true)

@@ -170,14 +170,6 @@ impl Dialect for Postgres {
         quote_with(name, '"', '"')
     }
 
-    fn qualified_name(&self, name: &QualifiedName) -> String {
-        format!(
-            "{}.{}",
-            self.quote_ident(&name.schema),
-            self.quote_ident(&name.name)
-        )
-    }
-
     fn quote_literal(&self, value: &str) -> String {
         // standard_conforming_strings is on by default since 9.1: a backslash
         // is an ordinary character.

@@ -261,14 +261,6 @@ impl Dialect for SqlServer {
         quote_with(name, '[', ']')
     }
 
-    fn qualified_name(&self, name: &QualifiedName) -> String {
-        format!(
-            "{}.{}",
-            self.quote_ident(&name.schema),
-            self.quote_ident(&name.name)
-        )
-    }
-
     fn quote_literal(&self, value: &str) -> String {
         // N'…' keeps characters outside the database's code page.
         format!("N{}", super::common::quote_string(value, false))
