@@ -28,3 +28,14 @@ fi
 bash scripts/tauri-smoke.sh deps
 # npm packages of the UI and the browser tests, and Debian's chromium.
 bash scripts/ui.sh deps
+
+# The Iceberg REST catalog server the REST catalog tests run against
+# (crates/cli/tests/iceberg_support/rest.rs); a debug build, which compiles
+# in a fraction of the release profile's time.
+RUSTBERG_VERSION=0.3.0
+RUSTBERG_ROOT="$HOME/.cache/tidemark/tools"
+if ! "$RUSTBERG_ROOT/bin/rustberg" --version 2>/dev/null | grep -qx "rustberg $RUSTBERG_VERSION"; then
+  echo "==> cargo install rustberg $RUSTBERG_VERSION into $RUSTBERG_ROOT"
+  env -u CARGO_TARGET_DIR cargo install rustberg --version "$RUSTBERG_VERSION" --locked --debug --no-default-features \
+    --features cli --root "$RUSTBERG_ROOT" --force --quiet
+fi

@@ -1,12 +1,13 @@
 //! Iceberg tables in the workspace's embedded catalog (`<workspace
-//! stem>-iceberg/` next to the workspace file): list tables and snapshots,
-//! read a table now, at a snapshot or as of a time.
+//! stem>-iceberg/` next to the workspace file) or in a REST catalog: list
+//! tables and snapshots, read a table now, at a snapshot or as of a time.
 
 use crate::{App, AppError, AppResult};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use tidemark_iceberg::{At, IcebergError, SnapshotInfo, TableRef, Warehouse};
+use tidemark_iceberg::{At, IcebergError, RestCatalog, SnapshotInfo, TableRef, Warehouse};
+pub use tidemark_store::RestCatalogRef;
 
 pub use tidemark_iceberg::CATALOG_NAME as ICEBERG_CATALOG_NAME;
 
@@ -39,6 +40,84 @@ pub struct IcebergRows {
     pub columns: Vec<String>,
     /// Rows, one JSON value per column.
     pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+/// Which catalog an Iceberg table is in, resolved for opening: the
+/// embedded one's folder, or a REST catalog with its token read from the
+/// environment.
+#[derive(Debug, Clone)]
+pub(crate) enum CatalogAt {
+    /// The embedded SQL catalog in this folder.
+    Embedded(PathBuf),
+    /// A REST catalog.
+    Rest(RestCatalog),
+}
+
+impl CatalogAt {
+    /// Opens (or connects to) the catalog.
+    pub(crate) async fn open(&self) -> Result<Warehouse, IcebergError> {
+        match self {
+            CatalogAt::Embedded(dir) => Warehouse::open(dir).await,
+            CatalogAt::Rest(rest) => Warehouse::connect(rest).await,
+        }
+    }
+}
+
+fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Checks a REST catalog reference as given on the command line and
+/// returns it normalized: an `http(s)` URL with no credentials, a trimmed
+/// warehouse, a valid environment variable name. Nothing is contacted.
+pub fn check_rest_catalog(r: &RestCatalogRef) -> AppResult<RestCatalogRef> {
+    let url = RestCatalog::check_url(&r.url).map_err(iceberg_error)?;
+    let warehouse = r
+        .warehouse
+        .as_deref()
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_string);
+    let token_env = match r.token_env.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(name) if is_env_name(name) => Some(name.to_string()),
+        Some(name) => {
+            return Err(AppError::BadInput(format!(
+                "--catalog-token-env `{name}` is not an environment variable name: give the variable's name (letters, digits, _), not the token"
+            )))
+        }
+    };
+    Ok(RestCatalogRef {
+        url,
+        warehouse,
+        token_env,
+    })
+}
+
+/// Reads a REST catalog's token from the environment variable its
+/// reference names; a variable that is not set is an error naming it.
+fn rest_catalog_of(r: &RestCatalogRef) -> AppResult<RestCatalog> {
+    let r = check_rest_catalog(r)?;
+    let token = match &r.token_env {
+        Some(var) => match std::env::var(var) {
+            Ok(t) if !t.is_empty() => Some(t),
+            _ => {
+                return Err(AppError::BadInput(format!(
+                    "environment variable {var} (named by --catalog-token-env) is not set: export the REST catalog's token in it"
+                )))
+            }
+        },
+        None => None,
+    };
+    Ok(RestCatalog {
+        url: r.url,
+        warehouse: r.warehouse,
+        token,
+    })
 }
 
 fn iceberg_error(e: IcebergError) -> AppError {
@@ -77,14 +156,25 @@ impl App {
         warehouse_dir(self.ws.path())
     }
 
-    fn warehouse(&self) -> AppResult<Warehouse> {
-        self.block_on(Warehouse::open(&self.iceberg_dir()))
-            .map_err(iceberg_error)
+    /// The catalog `rest` names, or the workspace's embedded one.
+    pub(crate) fn catalog_at(&self, rest: Option<&RestCatalogRef>) -> AppResult<CatalogAt> {
+        Ok(match rest {
+            Some(r) => CatalogAt::Rest(rest_catalog_of(r)?),
+            None => CatalogAt::Embedded(self.iceberg_dir()),
+        })
     }
 
-    /// Every table in the workspace's catalog.
-    pub fn iceberg_tables(&self) -> AppResult<Vec<IcebergTableSummary>> {
-        let wh = self.warehouse()?;
+    pub(crate) fn warehouse(&self, rest: Option<&RestCatalogRef>) -> AppResult<Warehouse> {
+        let at = self.catalog_at(rest)?;
+        self.block_on(at.open()).map_err(iceberg_error)
+    }
+
+    /// Every table in the catalog (`rest`, or the workspace's embedded one).
+    pub fn iceberg_tables(
+        &self,
+        rest: Option<&RestCatalogRef>,
+    ) -> AppResult<Vec<IcebergTableSummary>> {
+        let wh = self.warehouse(rest)?;
         self.block_on(async {
             let mut out = Vec::new();
             for t in wh.tables().await? {
@@ -106,9 +196,13 @@ impl App {
     }
 
     /// A table's snapshots, oldest first.
-    pub fn iceberg_snapshots(&self, table: &str) -> AppResult<Vec<SnapshotInfo>> {
+    pub fn iceberg_snapshots(
+        &self,
+        rest: Option<&RestCatalogRef>,
+        table: &str,
+    ) -> AppResult<Vec<SnapshotInfo>> {
         let t = TableRef::parse(table).map_err(iceberg_error)?;
-        let wh = self.warehouse()?;
+        let wh = self.warehouse(rest)?;
         self.block_on(wh.snapshots(&t)).map_err(iceberg_error)
     }
 
@@ -116,6 +210,7 @@ impl App {
     /// at `as_of`; at most `limit` rows.
     pub fn iceberg_read(
         &self,
+        rest: Option<&RestCatalogRef>,
         table: &str,
         snapshot: Option<i64>,
         as_of: Option<&str>,
@@ -132,7 +227,7 @@ impl App {
             (None, Some(text)) => At::AsOf(parse_as_of(text)?),
             (None, None) => At::Current,
         };
-        let wh = self.warehouse()?;
+        let wh = self.warehouse(rest)?;
         self.block_on(async {
             let id = wh.resolve(&t, at).await?;
             let (schema, batches) = wh.scan(&t, at, limit).await?;
@@ -199,7 +294,7 @@ impl App {
             deleted_column: input.deleted_column.clone(),
             reconcile_deletes: input.reconcile_deletes,
         };
-        let wh = self.warehouse()?;
+        let wh = self.warehouse(input.catalog.as_ref())?;
         let checked = self.block_on(async {
             let checked = tidemark_sync::iceberg_source::check(&spec, &wh, &mut *target).await;
             let _ = target.close().await;
@@ -237,6 +332,8 @@ impl App {
             deleted_column: spec.deleted_column.clone(),
             reconcile_deletes: spec.reconcile_deletes,
             created_at: self.now(),
+            iceberg_catalog: input.catalog.clone(),
+            via: None,
         };
         self.ws
             .write(|tx| -> AppResult<()> { Ok(tx.add_sync_job(&row)?) })?;

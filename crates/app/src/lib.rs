@@ -36,7 +36,10 @@ pub use describe::describe_change;
 pub use envs::{EnvSettings, EnvStatus, StatusReport};
 pub use error::{AppError, AppResult};
 pub use export::{ExportSummary, ImportSummary};
-pub use iceberg::{parse_as_of, IcebergRows, IcebergTableSummary, ICEBERG_CATALOG_NAME};
+pub use iceberg::{
+    check_rest_catalog, parse_as_of, IcebergRows, IcebergTableSummary, RestCatalogRef,
+    ICEBERG_CATALOG_NAME,
+};
 pub use import_live::LiveImport;
 pub use live::DriftReport;
 pub use marker::Marker;

@@ -70,6 +70,15 @@ pub struct SyncJobInput {
     /// Remove target rows whose key left the source.
     #[serde(default)]
     pub reconcile_deletes: bool,
+    /// The REST catalog of the job's Iceberg table (`None`: the workspace's
+    /// embedded catalog).
+    #[serde(default)]
+    pub catalog: Option<tidemark_store::RestCatalogRef>,
+    /// A chained job's Iceberg table, `iceberg:NAMESPACE.TABLE`: each run
+    /// stages the source's changes there as one snapshot and merges it into
+    /// the target.
+    #[serde(default)]
+    pub via: Option<String>,
 }
 
 /// The result of `sync add`.
@@ -218,6 +227,41 @@ impl App {
         } else {
             None
         };
+        let via = match input.via.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(v) => {
+                let v = if is_iceberg(v) {
+                    v.to_string()
+                } else {
+                    format!("{}{v}", iceberg_target::PREFIX)
+                };
+                let table = iceberg_target::table_of(&v).map_err(|e| bad(format!("--via: {e}")))?;
+                if is_iceberg(&input.source)
+                    || is_iceberg(&input.target)
+                    || BrokerTarget::is_broker(&input.target)
+                {
+                    return Err(bad(
+                        "--via chains two connections through an Iceberg table: --source and --target must be connections".into(),
+                    ));
+                }
+                Some(format!("{}{table}", iceberg_target::PREFIX))
+            }
+        };
+        let catalog = match &input.catalog {
+            Some(c) if !is_iceberg(&input.source) && !is_iceberg(&input.target) && via.is_none() => {
+                return Err(bad(format!(
+                    "--catalog-url {}: only a job with an iceberg: source, target or --via uses an Iceberg catalog",
+                    c.url
+                )))
+            }
+            Some(c) => Some(crate::iceberg::check_rest_catalog(c)?),
+            None => None,
+        };
+        let input = &SyncJobInput {
+            catalog,
+            via,
+            ..input.clone()
+        };
         if is_iceberg(&input.source) {
             // `iceberg:NAMESPACE.TABLE`: read by snapshot (see iceberg.rs).
             if BrokerTarget::is_broker(&input.target) || is_iceberg(&input.target) {
@@ -330,17 +374,38 @@ impl App {
             deleted_column: input.deleted_column.clone(),
             reconcile_deletes: input.reconcile_deletes,
         };
+        // An Iceberg target's catalog must answer now, not at the first run.
+        let iceberg_catalog = if iceberg && input.catalog.is_some() {
+            let at = self.catalog_at(input.catalog.as_ref())?;
+            Some(self.block_on(async { at.open().await.map(|_| ()) }))
+        } else {
+            None
+        };
+        let chain_warehouse = match &input.via {
+            Some(_) => Some(self.warehouse(input.catalog.as_ref())?),
+            None => None,
+        };
         let checked = self.block_on(async {
             let checked = match (&broker, &mut target) {
                 (Some(b), _) => tidemark_sync::broker::check(&spec, b, &mut *source)
                     .await
                     .map(|(_, plan)| (plan, true)),
-                (None, Some(t)) => tidemark_sync::check(&spec, &mut *source, &mut **t)
-                    .await
-                    .map(|c| (c.plan, c.target.is_some())),
-                (None, None) if iceberg => iceberg_target::check(&spec, &mut *source)
-                    .await
-                    .map(|(_, plan)| (plan, true)),
+                (None, Some(t)) => match (&input.via, &chain_warehouse) {
+                    (Some(via), Some(wh)) => {
+                        tidemark_sync::chain::check(&spec, via, &mut *source, wh, &mut **t)
+                            .await
+                            .map(|(_, plan, target)| (plan, target.is_some()))
+                    }
+                    _ => tidemark_sync::check(&spec, &mut *source, &mut **t)
+                        .await
+                        .map(|c| (c.plan, c.target.is_some())),
+                },
+                (None, None) if iceberg => match iceberg_catalog.as_ref() {
+                    Some(Err(e)) => Err(SyncError::Iceberg(e.to_string())),
+                    _ => iceberg_target::check(&spec, &mut *source)
+                        .await
+                        .map(|(_, plan)| (plan, true)),
+                },
                 (None, None) => unreachable!("a job has a broker or a target connection"),
             };
             let _ = source.close().await;
@@ -374,7 +439,16 @@ impl App {
             deleted_column: spec.deleted_column.clone(),
             reconcile_deletes: spec.reconcile_deletes,
             created_at: self.now(),
+            iceberg_catalog: input.catalog.clone(),
+            via: input.via.clone(),
         };
+        if let Some(v) = &row.via {
+            notes.push(format!(
+                "each run appends the changes to Iceberg table {} as one snapshot, then merges that snapshot into {}",
+                &v[iceberg_target::PREFIX.len()..],
+                row.target_table
+            ));
+        }
         self.ws
             .write(|tx| -> AppResult<()> { Ok(tx.add_sync_job(&row)?) })?;
         Ok(SyncJobAdded { job: row, notes })
@@ -449,7 +523,7 @@ impl App {
             let row = self.ws.sync_job(name)?;
             let spec = spec_of(&row)?;
             let source = if is_iceberg(&spec.source) {
-                Source::Iceberg(crate::iceberg::warehouse_dir(self.ws.path()))
+                Source::Iceberg(self.catalog_at(row.iceberg_catalog.as_ref())?)
             } else {
                 Source::Table(self.endpoints_of(&spec.source)?)
             };
@@ -459,7 +533,16 @@ impl App {
                 })?;
                 Target::Broker(broker, self.ws.path().to_path_buf())
             } else if is_iceberg(&spec.target) {
-                Target::Iceberg(crate::iceberg::warehouse_dir(self.ws.path()))
+                Target::Iceberg(self.catalog_at(row.iceberg_catalog.as_ref())?)
+            } else if let Some(via) = &row.via {
+                let legs = tidemark_sync::chain::legs(&spec, via).map_err(|e| {
+                    AppError::Integrity(format!("sync job {name} has an unreadable --via: {e}"))
+                })?;
+                Target::Chained(
+                    Box::new(legs),
+                    self.catalog_at(row.iceberg_catalog.as_ref())?,
+                    self.endpoints_of(&spec.target)?,
+                )
             } else {
                 Target::Table(self.endpoints_of(&spec.target)?)
             };
@@ -589,14 +672,14 @@ pub(crate) fn retry_backoff(failed_rounds: u32) -> Duration {
 enum Source {
     /// A table behind a connection.
     Table(Endpoints),
-    /// An Iceberg table in the workspace's catalog folder.
-    Iceberg(std::path::PathBuf),
+    /// An Iceberg table in the workspace's catalog or a REST catalog.
+    Iceberg(crate::iceberg::CatalogAt),
 }
 
 /// Runs a job whose source is an Iceberg table (`iceberg:NS.TABLE`).
 async fn run_from_iceberg(
     spec: &JobSpec,
-    dir: &std::path::Path,
+    catalog: &crate::iceberg::CatalogAt,
     target: &Target,
     opts: &RunOptions,
 ) -> (RunReport, Option<SyncError>) {
@@ -606,7 +689,7 @@ async fn run_from_iceberg(
             "an Iceberg source needs a database connection as the target".into(),
         ));
     };
-    let wh = match tidemark_iceberg::Warehouse::open(dir).await {
+    let wh = match catalog.open().await {
         Ok(wh) => wh,
         Err(e) => return fail(SyncError::Iceberg(e.to_string())),
     };
@@ -625,9 +708,16 @@ enum Target {
     Table(Endpoints),
     /// A message broker; the checkpoint lives in the workspace at this path.
     Broker(BrokerTarget, std::path::PathBuf),
-    /// An Iceberg table in the workspace's catalog folder; the checkpoint
-    /// lives in the snapshot summaries.
-    Iceberg(std::path::PathBuf),
+    /// An Iceberg table (in the workspace's catalog or a REST catalog); the
+    /// checkpoint lives in the snapshot summaries.
+    Iceberg(crate::iceberg::CatalogAt),
+    /// A table behind a connection, through an Iceberg table (a chained
+    /// job's two legs).
+    Chained(
+        Box<(JobSpec, JobSpec)>,
+        crate::iceberg::CatalogAt,
+        Endpoints,
+    ),
 }
 
 /// Broker jobs' checkpoints, in the workspace's `sync_checkpoints` table
@@ -680,7 +770,7 @@ async fn run_one(
     };
     let source = match source {
         Source::Table(e) => e,
-        Source::Iceberg(dir) => return run_from_iceberg(spec, dir, target, opts).await,
+        Source::Iceberg(catalog) => return run_from_iceberg(spec, catalog, target, opts).await,
     };
     let mut s = match transfer::open(&source.spec, source.password.as_deref()).await {
         Ok(s) => s,
@@ -700,8 +790,8 @@ async fn run_one(
             let _ = s.close().await;
             return (outcome.report, outcome.error);
         }
-        Target::Iceberg(dir) => {
-            let outcome = match tidemark_iceberg::Warehouse::open(dir).await {
+        Target::Iceberg(catalog) => {
+            let outcome = match catalog.open().await {
                 Ok(wh) => iceberg_target::run(spec, &mut *s, &wh, opts).await,
                 Err(e) => {
                     let error = SyncError::Iceberg(e.to_string());
@@ -710,6 +800,27 @@ async fn run_one(
                 }
             };
             let _ = s.close().await;
+            return (outcome.report, outcome.error);
+        }
+        Target::Chained(legs, catalog, t) => {
+            let wh = match catalog.open().await {
+                Ok(wh) => wh,
+                Err(e) => {
+                    let error = SyncError::Iceberg(e.to_string());
+                    let _ = s.close().await;
+                    return (failed_report(spec, opts, &error), Some(error));
+                }
+            };
+            let mut t = match transfer::open(&t.spec, t.password.as_deref()).await {
+                Ok(t) => t,
+                Err(e) => {
+                    let _ = s.close().await;
+                    return failed(e);
+                }
+            };
+            let outcome = tidemark_sync::chain::run(legs, &mut *s, &wh, &mut *t, opts).await;
+            let _ = s.close().await;
+            let _ = t.close().await;
             return (outcome.report, outcome.error);
         }
     };

@@ -1,14 +1,62 @@
-//! `tidemark iceberg …`: the workspace's Iceberg tables.
+//! `tidemark iceberg …`: Iceberg tables in the workspace's embedded catalog
+//! or in a REST catalog.
 
 use crate::output::Out;
-use clap::{Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Cell, ContentArrangement, Table};
 use serde_json::Value;
 use std::path::Path;
 use std::process::ExitCode;
-use tidemark_app::App;
+use tidemark_app::{App, RestCatalogRef};
 
-/// The workspace's Iceberg tables (catalog `<workspace>-iceberg/`).
+/// Which Iceberg catalog: the workspace's embedded one by default, or a REST
+/// catalog.
+#[derive(Args, Default, Clone)]
+pub struct CatalogArgs {
+    /// An Iceberg REST catalog's base URL (http://HOST:PORT), instead of the
+    /// workspace's embedded catalog.
+    #[arg(long, value_name = "URL", global = true)]
+    pub catalog_url: Option<String>,
+    /// The warehouse to ask the REST catalog for, if it serves several.
+    #[arg(long, value_name = "NAME", global = true)]
+    pub catalog_warehouse: Option<String>,
+    /// The environment variable holding the REST catalog's bearer token
+    /// (the token itself is never stored).
+    #[arg(long, value_name = "VAR", global = true)]
+    pub catalog_token_env: Option<String>,
+}
+
+impl CatalogArgs {
+    /// The REST catalog named, if any; warehouse or token options without
+    /// a URL are an error.
+    pub fn rest(&self) -> anyhow::Result<Option<RestCatalogRef>> {
+        match &self.catalog_url {
+            Some(url) => Ok(Some(RestCatalogRef {
+                url: url.clone(),
+                warehouse: self.catalog_warehouse.clone(),
+                token_env: self.catalog_token_env.clone(),
+            })),
+            None if self.catalog_warehouse.is_some() || self.catalog_token_env.is_some() => {
+                anyhow::bail!(tidemark_app::AppError::BadInput(
+                    "--catalog-warehouse and --catalog-token-env apply to a REST catalog: give --catalog-url too".into()
+                ))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// `tidemark iceberg`: the catalog options and the command.
+#[derive(Args)]
+pub struct IcebergArgs {
+    #[command(flatten)]
+    catalog: CatalogArgs,
+    #[command(subcommand)]
+    cmd: IcebergCmd,
+}
+
+/// Iceberg tables (the workspace's catalog `<workspace>-iceberg/`, or a
+/// REST catalog).
 #[derive(Subcommand)]
 pub enum IcebergCmd {
     /// List tables with their snapshot counts.
@@ -80,15 +128,20 @@ fn table() -> Table {
 }
 
 /// Runs an `iceberg` command.
-pub fn run(cmd: IcebergCmd, workspace: &Path, out: &Out) -> anyhow::Result<ExitCode> {
+pub fn run(args: IcebergArgs, workspace: &Path, out: &Out) -> anyhow::Result<ExitCode> {
     let app = App::open(workspace, tidemark_app::default_actor())?;
-    match cmd {
+    let rest = args.catalog.rest()?;
+    let rest = rest.as_ref();
+    match args.cmd {
         IcebergCmd::Tables => {
-            let list = app.iceberg_tables()?;
+            let list = app.iceberg_tables(rest)?;
             if out.is_json() {
                 print_json(&list);
             } else if list.is_empty() {
-                println!("no Iceberg tables in {}", app.iceberg_dir().display());
+                match rest {
+                    Some(r) => println!("no Iceberg tables in the REST catalog at {}", r.url),
+                    None => println!("no Iceberg tables in {}", app.iceberg_dir().display()),
+                }
             } else {
                 let mut t = table();
                 t.set_header(["table", "snapshots", "current snapshot", "updated"]);
@@ -108,7 +161,7 @@ pub fn run(cmd: IcebergCmd, workspace: &Path, out: &Out) -> anyhow::Result<ExitC
             }
         }
         IcebergCmd::Snapshots { table: name } => {
-            let list = app.iceberg_snapshots(&name)?;
+            let list = app.iceberg_snapshots(rest, &name)?;
             if out.is_json() {
                 print_json(&list);
             } else if list.is_empty() {
@@ -148,7 +201,7 @@ pub fn run(cmd: IcebergCmd, workspace: &Path, out: &Out) -> anyhow::Result<ExitC
             limit,
             format,
         } => {
-            let rows = app.iceberg_read(&name, snapshot, as_of.as_deref(), limit)?;
+            let rows = app.iceberg_read(rest, &name, snapshot, as_of.as_deref(), limit)?;
             let format = if out.is_json() { Format::Json } else { format };
             match format {
                 Format::Json => {

@@ -70,10 +70,10 @@ enum Command {
     /// run, watch, history.
     #[command(subcommand)]
     Sync(sync::SyncCmd),
-    /// The workspace's Apache Iceberg tables: tables, snapshots, read
-    /// (with time travel).
-    #[command(subcommand)]
-    Iceberg(iceberg::IcebergCmd),
+    /// Apache Iceberg tables (the workspace's embedded catalog, or a REST
+    /// catalog with --catalog-url): tables, snapshots, read (with time
+    /// travel).
+    Iceberg(iceberg::IcebergArgs),
 }
 
 #[derive(Subcommand)]

@@ -102,6 +102,15 @@ pub struct AddArgs {
     /// source.
     #[arg(long)]
     reconcile_deletes: bool,
+    /// Chain through an Iceberg table: each run appends the source's changes
+    /// to `iceberg:NAMESPACE.TABLE` as one snapshot, then merges that
+    /// snapshot into the target (--merge upsert or append).
+    #[arg(long, value_name = "iceberg:NS.TABLE")]
+    via: Option<String>,
+    /// The REST catalog of an `iceberg:` source, target or --via (default:
+    /// the workspace's embedded catalog).
+    #[command(flatten)]
+    catalog: crate::iceberg::CatalogArgs,
 }
 
 /// Options of `sync run`.
@@ -312,10 +321,13 @@ fn history_table(runs: &[SyncRunRow]) -> Table {
     t
 }
 
-/// Where a job's rows go: `connection.table`, or a broker target as is.
+/// Where a job's rows go: `connection.table` (through `iceberg:NS.TABLE`
+/// for a chained job), or a broker target as is.
 fn destination(j: &tidemark_store::SyncJobRow) -> String {
     if is_broker(&j.target) {
         j.target.clone()
+    } else if let Some(via) = &j.via {
+        format!("{via} → {}.{}", j.target, j.target_table)
     } else {
         format!("{}.{}", j.target, j.target_table)
     }
@@ -367,6 +379,8 @@ pub fn run(cmd: SyncCmd, workspace: &Path, out: &Out) -> anyhow::Result<ExitCode
                 lag: a.lag,
                 deleted_column: a.deleted_column,
                 reconcile_deletes: a.reconcile_deletes,
+                catalog: a.catalog.rest()?,
+                via: a.via,
             })?;
             if out.is_json() {
                 print_json(&added);

@@ -9,6 +9,8 @@
 
 #[path = "../../sync/tests/common/mod.rs"]
 mod common;
+#[path = "iceberg_support/rest.rs"]
+mod rest;
 
 use common::{Kind, Rng, TestDb};
 use serde_json::Value;
@@ -19,17 +21,27 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 fn tidemark(ws: &Path, args: &[&str]) -> std::process::Output {
+    tidemark_with(ws, args, &[])
+}
+
+/// `tidemark` with extra environment variables (a REST catalog's token).
+fn tidemark_with(ws: &Path, args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_tidemark"))
         .arg("--workspace")
         .arg(ws)
         .args(args)
         .env_remove("TIDEMARK_WORKSPACE")
+        .envs(envs.iter().copied())
         .output()
         .expect("run tidemark")
 }
 
 fn ok(ws: &Path, args: &[&str]) -> String {
-    let out = tidemark(ws, args);
+    ok_with(ws, args, &[])
+}
+
+fn ok_with(ws: &Path, args: &[&str], envs: &[(&str, &str)]) -> String {
+    let out = tidemark_with(ws, args, envs);
     assert!(
         out.status.success(),
         "tidemark {args:?} failed:\n{}{}",
@@ -40,9 +52,13 @@ fn ok(ws: &Path, args: &[&str]) -> String {
 }
 
 fn json(ws: &Path, args: &[&str]) -> Value {
+    json_with(ws, args, &[])
+}
+
+fn json_with(ws: &Path, args: &[&str], envs: &[(&str, &str)]) -> Value {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
-    serde_json::from_str(&ok(ws, &all)).expect("tidemark prints JSON")
+    serde_json::from_str(&ok_with(ws, &all, envs)).expect("tidemark prints JSON")
 }
 
 static VENV: Mutex<Option<PathBuf>> = Mutex::new(None);
@@ -79,11 +95,18 @@ fn python() -> PathBuf {
 }
 
 fn pyice(dir: &Path, args: &[&str]) -> Value {
+    pyice_at(dir.as_os_str(), args, &[])
+}
+
+/// `pyice.py` on a catalog folder or, given a URL, a REST catalog (with
+/// the server's `pyice_env`).
+fn pyice_at(catalog: &std::ffi::OsStr, args: &[&str], envs: &[(&str, String)]) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/iceberg_support/pyice.py");
     let out = Command::new(python())
         .arg(script)
-        .arg(dir)
+        .arg(catalog)
         .args(args)
+        .envs(envs.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("run python");
     assert!(
@@ -97,12 +120,25 @@ fn pyice(dir: &Path, args: &[&str]) -> Value {
 /// Rows of `tidemark iceberg read --json`, normalized like pyice.py does:
 /// timestamps as Unix microseconds.
 fn tidemark_rows(ws: &Path, table: &str, snapshot: Option<i64>) -> Vec<Value> {
+    tidemark_rows_in(ws, &[], &[], table, snapshot)
+}
+
+/// [`tidemark_rows`] with catalog options (`--catalog-url …`) and their
+/// environment.
+fn tidemark_rows_in(
+    ws: &Path,
+    catalog: &[&str],
+    envs: &[(&str, &str)],
+    table: &str,
+    snapshot: Option<i64>,
+) -> Vec<Value> {
     let snap = snapshot.map(|s| s.to_string());
     let mut args = vec!["iceberg", "read", table];
     if let Some(s) = &snap {
         args.extend(["--snapshot", s]);
     }
-    let v = json(ws, &args);
+    args.extend_from_slice(catalog);
+    let v = json_with(ws, &args, envs);
     v["rows"]
         .as_array()
         .unwrap()
@@ -140,7 +176,13 @@ fn sorted(mut rows: Vec<Value>) -> Vec<Value> {
 }
 
 fn snapshot_ids(ws: &Path, table: &str) -> Vec<i64> {
-    json(ws, &["iceberg", "snapshots", table])
+    snapshot_ids_in(ws, &[], &[], table)
+}
+
+fn snapshot_ids_in(ws: &Path, catalog: &[&str], envs: &[(&str, &str)], table: &str) -> Vec<i64> {
+    let mut args = vec!["iceberg", "snapshots", table];
+    args.extend_from_slice(catalog);
+    json_with(ws, &args, envs)
         .as_array()
         .unwrap()
         .iter()
@@ -771,4 +813,408 @@ async fn a_new_nullable_source_column_evolves_the_iceberg_schema() {
     );
     assert_eq!(fields(&cat, t), after);
     assert_eq!(snapshot_ids(&ws, t), snaps);
+}
+
+/// One round of source changes: new ids and updates of some old ones.
+fn change_round(round: i64, base: i64) -> [String; 2] {
+    [
+        insert_sql(
+            10_000 + round * 100,
+            10_000 + round * 100 + 39,
+            base + round * 5_000_000_000,
+        ),
+        format!(
+            "UPDATE items SET name = 'round {round}', qty = qty + 1, \
+             updated_at = to_timestamp({}::double precision / 1000000) + (id || ' us')::interval \
+             WHERE id % 53 = {round}",
+            base + round * 5_000_000_000 + 1_000_000_000
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_chained_job_runs_database_to_iceberg_to_database() {
+    let src = TestDb::create(Kind::Pg).await;
+    let dst = TestDb::create(Kind::Pg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws.tmdb");
+    let cat = dir.path().join("ws-iceberg");
+    ok(&ws, &["connection", "add", "src", "--url", &src.url]);
+    ok(&ws, &["connection", "add", "dst", "--url", &dst.url]);
+    let base = 1_700_000_000_000_000i64;
+    src.exec(&[ITEMS.to_string(), insert_sql(1, 2_000, base)])
+        .await;
+    // The target table exists with a column too narrow for the names: the
+    // second leg fails after the first has staged its snapshot.
+    dst.exec(&[ITEMS.replace("name text", "name varchar(4)")])
+        .await;
+    let added = json(
+        &ws,
+        &[
+            "sync",
+            "add",
+            "chain",
+            "--source",
+            "src",
+            "--table",
+            "items",
+            "--via",
+            "iceberg:stage.items",
+            "--target",
+            "dst",
+            "--detect",
+            "timestamp",
+            "--column",
+            "updated_at",
+            "--merge",
+            "upsert",
+            "--batch-size",
+            "500",
+        ],
+    );
+    assert_eq!(added["job"]["via"], "iceberg:stage.items", "{added}");
+    let out = tidemark(&ws, &["sync", "run", "chain"]);
+    assert!(!out.status.success(), "the merge into varchar(4) fails");
+    let staged = snapshot_ids(&ws, "stage.items");
+    assert_eq!(staged.len(), 1, "the first leg committed its snapshot");
+    assert_eq!(
+        pyice(&cat, &["read", "stage.items"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2_000
+    );
+    // Fixed, the next run stages nothing new and merges the pending snapshot.
+    dst.exec(&["ALTER TABLE items ALTER COLUMN name TYPE text".to_string()])
+        .await;
+    let run = json(&ws, &["sync", "run", "chain"]);
+    assert_eq!(run[0]["run"]["status"], "succeeded", "{run}");
+    assert_eq!(run[0]["run"]["rows_extracted"], 0, "{run}");
+    assert_eq!(run[0]["run"]["rows_loaded"], 2_000, "{run}");
+    assert_eq!(
+        snapshot_ids(&ws, "stage.items"),
+        staged,
+        "no empty snapshot"
+    );
+    assert_eq!(table_text(&src).await, table_text(&dst).await);
+    for round in 1..=3i64 {
+        src.exec(&change_round(round, base)).await;
+        let before = snapshot_ids(&ws, "stage.items").len();
+        let run = json(&ws, &["sync", "run", "chain"]);
+        assert_eq!(run[0]["run"]["status"], "succeeded", "round {round}: {run}");
+        assert!(
+            run[0]["run"]["rows_extracted"].as_u64().unwrap() >= 40,
+            "{run}"
+        );
+        assert_eq!(
+            snapshot_ids(&ws, "stage.items").len(),
+            before + 1,
+            "round {round}: one snapshot per run"
+        );
+        assert_eq!(
+            table_text(&src).await,
+            table_text(&dst).await,
+            "round {round}: the target equals the source"
+        );
+    }
+    // Nothing changed: no snapshot, nothing loaded.
+    let snaps = snapshot_ids(&ws, "stage.items");
+    let run = json(&ws, &["sync", "run", "chain"]);
+    assert_eq!(run[0]["run"]["rows_extracted"], 0, "{run}");
+    assert_eq!(run[0]["run"]["rows_loaded"], 0, "{run}");
+    assert_eq!(snapshot_ids(&ws, "stage.items"), snaps);
+    // The source watermark is the job's, shown by `sync show`.
+    let shown = json(&ws, &["sync", "show", "chain"]);
+    assert!(
+        shown["checkpoint"]["watermark"]
+            .as_str()
+            .is_some_and(|w| w.contains("updated_at")),
+        "{shown}"
+    );
+    // A chained job merges; replace and SCD2 have no meaning here.
+    let out = tidemark(
+        &ws,
+        &[
+            "sync",
+            "add",
+            "bad",
+            "--source",
+            "src",
+            "--table",
+            "items",
+            "--via",
+            "iceberg:stage.items",
+            "--target",
+            "dst",
+            "--detect",
+            "timestamp",
+            "--column",
+            "updated_at",
+            "--merge",
+            "scd2",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--merge scd2 does not apply to a chained job"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rest_catalog_serves_sync_reads_pyiceberg_and_a_chained_job() {
+    let server = rest::RestCatalogServer::start();
+    let src = TestDb::create(Kind::Pg).await;
+    let dst = TestDb::create(Kind::Pg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws.tmdb");
+    let env = [("LAKE_TOKEN", server.token.as_str())];
+    let cat = [
+        "--catalog-url",
+        server.url.as_str(),
+        "--catalog-token-env",
+        "LAKE_TOKEN",
+    ];
+    let py_env = server.pyice_env();
+    let url = std::ffi::OsStr::new(&server.url);
+    ok(&ws, &["connection", "add", "src", "--url", &src.url]);
+    ok(&ws, &["connection", "add", "dst", "--url", &dst.url]);
+    let base = 1_700_000_000_000_000i64;
+    src.exec(&[ITEMS.to_string(), insert_sql(1, 1_500, base)])
+        .await;
+    let mut add = vec![
+        "sync",
+        "add",
+        "to_lake",
+        "--source",
+        "src",
+        "--table",
+        "items",
+        "--target",
+        "iceberg:lake.items",
+        "--detect",
+        "timestamp",
+        "--column",
+        "updated_at",
+        "--merge",
+        "append",
+    ];
+    add.extend_from_slice(&cat);
+    let added = json_with(&ws, &add, &env);
+    assert_eq!(added["job"]["iceberg_catalog"]["url"], server.url.as_str());
+    assert_eq!(added["job"]["iceberg_catalog"]["token_env"], "LAKE_TOKEN");
+    ok_with(&ws, &["sync", "run", "to_lake"], &env);
+    src.exec(&change_round(1, base)).await;
+    ok_with(&ws, &["sync", "run", "to_lake"], &env);
+    // Nothing is in the embedded catalog; the table is in the REST one.
+    assert_eq!(json(&ws, &["iceberg", "tables"]), serde_json::json!([]));
+    let mut tables = vec!["iceberg", "tables"];
+    tables.extend_from_slice(&cat);
+    let listed = json_with(&ws, &tables, &env);
+    assert_eq!(listed[0]["table"], "lake.items", "{listed}");
+    assert_eq!(listed[0]["snapshots"], 2, "{listed}");
+    // PyIceberg, through the same REST catalog, sees the same snapshots
+    // (with the watermark in their summaries) and the same rows.
+    let ours = snapshot_ids_in(&ws, &cat, &env, "lake.items");
+    let theirs = in_history_order(&pyice_at(url, &["snapshots", "lake.items"], &py_env));
+    let theirs_ids: Vec<i64> = theirs.iter().map(|s| s["id"].as_i64().unwrap()).collect();
+    assert_eq!(sorted_ids(ours.clone()), sorted_ids(theirs_ids.clone()));
+    assert!(theirs
+        .iter()
+        .all(|s| s["summary"]["tidemark.job"] == "to_lake"
+            && s["summary"]["tidemark.watermark"].is_string()));
+    let py_rows = pyice_at(url, &["read", "lake.items"], &py_env);
+    let rows = tidemark_rows_in(&ws, &cat, &env, "lake.items", None);
+    assert!(rows.len() > 1_500, "{}", rows.len());
+    assert_eq!(sorted(rows), sorted(py_rows.as_array().unwrap().clone()));
+    // Time travel agrees too.
+    let first = theirs_ids[0];
+    let py_first = pyice_at(url, &["read", "lake.items", &first.to_string()], &py_env);
+    let first_rows = tidemark_rows_in(&ws, &cat, &env, "lake.items", Some(first));
+    assert_eq!(first_rows.len(), 1_500);
+    assert_eq!(
+        sorted(first_rows),
+        sorted(py_first.as_array().unwrap().clone())
+    );
+    // Rows PyIceberg appends through the catalog are read by Tidemark.
+    let extra = serde_json::json!([{
+        "id": 900_001, "name": "from pyiceberg", "amount": "3.50", "qty": 2,
+        "updated_at": base, "tag": null
+    }]);
+    pyice_at(url, &["append", "lake.items", &extra.to_string()], &py_env);
+    let rows = tidemark_rows_in(&ws, &cat, &env, "lake.items", None);
+    assert!(rows.iter().any(|r| r["name"] == "from pyiceberg"));
+
+    // A chained job through the REST catalog, over several runs.
+    let mut chain = vec![
+        "sync",
+        "add",
+        "chain",
+        "--source",
+        "src",
+        "--table",
+        "items",
+        "--via",
+        "iceberg:stage.items",
+        "--target",
+        "dst",
+        "--detect",
+        "timestamp",
+        "--column",
+        "updated_at",
+        "--merge",
+        "upsert",
+    ];
+    chain.extend_from_slice(&cat);
+    ok_with(&ws, &chain, &env);
+    for round in 0..3i64 {
+        if round > 0 {
+            src.exec(&change_round(round + 1, base)).await;
+        }
+        ok_with(&ws, &["sync", "run", "chain"], &env);
+        assert_eq!(
+            snapshot_ids_in(&ws, &cat, &env, "stage.items").len(),
+            round as usize + 1,
+            "round {round}: one snapshot per run"
+        );
+        assert_eq!(
+            table_text(&src).await,
+            table_text(&dst).await,
+            "round {round}: the target equals the source"
+        );
+    }
+    let run = json_with(&ws, &["sync", "run", "chain"], &env);
+    assert_eq!(run[0]["run"]["rows_extracted"], 0, "{run}");
+    assert_eq!(snapshot_ids_in(&ws, &cat, &env, "stage.items").len(), 3);
+    // The token is in no file Tidemark wrote.
+    let stored = std::fs::read(&ws).unwrap();
+    let token = server.token.as_bytes();
+    assert!(!stored.windows(token.len()).any(|w| w == token));
+}
+
+fn sorted_ids(mut ids: Vec<i64>) -> Vec<i64> {
+    ids.sort();
+    ids
+}
+
+/// `tidemark` fails with every one of `expect` in its output and without
+/// `secret` anywhere in it.
+fn fails_with(ws: &Path, args: &[&str], envs: &[(&str, &str)], expect: &[&str], secret: &str) {
+    let out = tidemark_with(ws, args, envs);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{args:?} should fail:\n{text}");
+    for e in expect {
+        assert!(text.contains(e), "`{e}` missing from:\n{text}");
+    }
+    assert!(!text.contains(secret), "the token leaked:\n{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_catalog_mistakes_are_refused_by_name_without_the_token() {
+    let server = rest::RestCatalogServer::start();
+    let db = TestDb::create(Kind::Pg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws.tmdb");
+    ok(&ws, &["connection", "add", "src", "--url", &db.url]);
+    db.exec(&[ITEMS.to_string(), insert_sql(1, 10, 1_700_000_000_000_000)])
+        .await;
+    let wrong = "rb_0123456789abcdef0123456789abcdef";
+    let url = server.url.as_str();
+    let tables = |extra: &[&'static str]| {
+        let mut a = vec!["iceberg", "tables", "--catalog-url"];
+        a.push(url);
+        a.extend_from_slice(extra);
+        a
+    };
+    fails_with(
+        &ws,
+        &tables(&["--catalog-token-env", "LAKE_TOKEN"]),
+        &[("LAKE_TOKEN", wrong)],
+        &["refused the token", "401"],
+        wrong,
+    );
+    fails_with(
+        &ws,
+        &tables(&["--catalog-token-env", "LAKE_TOKEN"]),
+        &[],
+        &["LAKE_TOKEN", "is not set"],
+        &server.token,
+    );
+    fails_with(
+        &ws,
+        &tables(&["--catalog-token-env", "rb_abc-def"]),
+        &[],
+        &["not an environment variable name"],
+        &server.token,
+    );
+    let with_creds = url.replace("http://", &format!("http://user:{wrong}@"));
+    fails_with(
+        &ws,
+        &["iceberg", "tables", "--catalog-url", &with_creds],
+        &[],
+        &["must not carry credentials", "--catalog-token-env"],
+        wrong,
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let nowhere = format!("http://127.0.0.1:{port}");
+    fails_with(
+        &ws,
+        &["iceberg", "tables", "--catalog-url", &nowhere],
+        &[],
+        &["could not be reached", &nowhere],
+        &server.token,
+    );
+    fails_with(
+        &ws,
+        &["iceberg", "tables", "--catalog-token-env", "LAKE_TOKEN"],
+        &[],
+        &["give --catalog-url too"],
+        &server.token,
+    );
+    // A job is refused before it is stored: a wrong token, and a catalog
+    // on a job that has no Iceberg table.
+    let job = |name: &'static str, target: &'static str, merge: &'static str| {
+        vec![
+            "sync",
+            "add",
+            name,
+            "--source",
+            "src",
+            "--table",
+            "items",
+            "--target",
+            target,
+            "--detect",
+            "timestamp",
+            "--column",
+            "updated_at",
+            "--merge",
+            merge,
+            "--catalog-url",
+            url,
+            "--catalog-token-env",
+            "LAKE_TOKEN",
+        ]
+    };
+    fails_with(
+        &ws,
+        &job("lake", "iceberg:lake.items", "append"),
+        &[("LAKE_TOKEN", wrong)],
+        &["refused the token"],
+        wrong,
+    );
+    fails_with(
+        &ws,
+        &job("plain", "src", "upsert"),
+        &[("LAKE_TOKEN", &server.token)],
+        &["only a job with an iceberg: source, target or --via"],
+        &server.token,
+    );
+    assert_eq!(json(&ws, &["sync", "list"]), serde_json::json!([]));
 }

@@ -7,7 +7,9 @@
 //!
 //! The catalog is interoperable: PyIceberg's `SqlCatalog` with the same
 //! catalog name ([`CATALOG_NAME`]), the same SQLite file and the same
-//! warehouse folder reads and writes the same tables. The type mapping is
+//! warehouse folder reads and writes the same tables. A team's tables can
+//! instead live behind an Iceberg REST catalog ([`Warehouse::connect`]);
+//! everything else works the same on either. The type mapping is
 //! documented in `docs/iceberg.md`.
 
 use arrow_array::{ArrayRef, RecordBatch};
@@ -30,7 +32,10 @@ use iceberg::writer::file_writer::rolling_writer::RollingFileWriterBuilder;
 use iceberg::writer::file_writer::ParquetWriterBuilder;
 use iceberg::writer::{IcebergWriter, IcebergWriterBuilder};
 use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableCreation, TableIdent};
-use iceberg_catalog_sql::{SqlBindStyle, SqlCatalog, SqlCatalogBuilder};
+use iceberg_catalog_rest::{
+    RestCatalogBuilder, REST_CATALOG_PROP_URI, REST_CATALOG_PROP_WAREHOUSE,
+};
+use iceberg_catalog_sql::{SqlBindStyle, SqlCatalogBuilder};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::properties::WriterProperties;
 use serde::Serialize;
@@ -65,6 +70,9 @@ pub enum IcebergError {
     /// The catalog folder could not be created.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// A REST catalog could not be reached or refused the request.
+    #[error("{0}")]
+    Catalog(String),
 }
 
 impl IcebergError {
@@ -149,15 +157,92 @@ pub enum At {
     AsOf(DateTime<Utc>),
 }
 
-/// An embedded catalog: a SQLite catalog file and a warehouse folder.
+/// An Iceberg REST catalog to connect to.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RestCatalog {
+    /// The catalog's base URL (`http(s)://host:port[/path]`, without the
+    /// `/v1` the protocol adds).
+    pub url: String,
+    /// The warehouse to ask the catalog for, when it serves several.
+    pub warehouse: Option<String>,
+    /// A bearer token, sent as `Authorization: Bearer …`. Never printed.
+    pub token: Option<String>,
+}
+
+impl fmt::Debug for RestCatalog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RestCatalog")
+            .field("url", &self.url)
+            .field("warehouse", &self.warehouse)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+impl RestCatalog {
+    /// Checks that `url` is a catalog address Tidemark can use: `http` or
+    /// `https`, a host, no credentials, no query. Returns it without a
+    /// trailing `/`.
+    pub fn check_url(url: &str) -> IcebergResult<String> {
+        let u = url.trim();
+        let Some((scheme, rest)) = u.split_once("://") else {
+            return bad(format!(
+                "--catalog-url `{u}` is not a URL: write http://HOST:PORT (the REST catalog's base address)"
+            ));
+        };
+        if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+            return bad(format!(
+                "--catalog-url must be an http:// or https:// address (got {scheme}://…)"
+            ));
+        }
+        let authority = rest.split('/').next().unwrap_or_default();
+        if authority.contains('@') {
+            return bad(
+                "--catalog-url must not carry credentials: put the token in an environment variable and name it with --catalog-token-env",
+            );
+        }
+        if authority.is_empty() {
+            return bad(format!("--catalog-url `{u}` has no host"));
+        }
+        if rest.contains(['?', '#']) {
+            return bad(format!(
+                "--catalog-url `{u}` has a query or fragment: give the catalog's base address only"
+            ));
+        }
+        Ok(u.trim_end_matches('/').to_string())
+    }
+}
+
+/// Where a [`Warehouse`]'s catalog is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogLocation {
+    /// The embedded SQL catalog in this folder.
+    Embedded(PathBuf),
+    /// A REST catalog at this URL.
+    Rest(String),
+}
+
+impl fmt::Display for CatalogLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CatalogLocation::Embedded(dir) => write!(f, "{}", dir.display()),
+            CatalogLocation::Rest(url) => write!(f, "{url}"),
+        }
+    }
+}
+
+/// An Iceberg catalog and its tables: the embedded SQL catalog (a SQLite
+/// file and a warehouse folder) or a REST catalog.
 pub struct Warehouse {
-    catalog: SqlCatalog,
-    dir: PathBuf,
+    catalog: Box<dyn Catalog>,
+    location: CatalogLocation,
 }
 
 impl fmt::Debug for Warehouse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Warehouse").field("dir", &self.dir).finish()
+        f.debug_struct("Warehouse")
+            .field("location", &self.location)
+            .finish()
     }
 }
 
@@ -194,22 +279,48 @@ impl Warehouse {
             .with_storage_factory(Arc::new(LocalFsStorageFactory))
             .load(CATALOG_NAME, HashMap::new())
             .await?;
-        Ok(Warehouse { catalog, dir })
+        Ok(Warehouse {
+            catalog: Box::new(catalog),
+            location: CatalogLocation::Embedded(dir),
+        })
     }
 
-    /// The folder holding the catalog and the warehouse.
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// Connects to a REST catalog and checks that it answers (its
+    /// `/v1/config`). Table data is read and written where the catalog's
+    /// table locations point; Tidemark reads and writes `file://`
+    /// locations.
+    pub async fn connect(rest: &RestCatalog) -> IcebergResult<Warehouse> {
+        let url = RestCatalog::check_url(&rest.url)?;
+        let mut props = HashMap::from([(REST_CATALOG_PROP_URI.to_string(), url.clone())]);
+        if let Some(w) = rest.warehouse.as_ref().filter(|w| !w.trim().is_empty()) {
+            props.insert(
+                REST_CATALOG_PROP_WAREHOUSE.to_string(),
+                w.trim().to_string(),
+            );
+        }
+        if let Some(t) = rest.token.as_ref().filter(|t| !t.is_empty()) {
+            props.insert("token".to_string(), t.clone());
+        }
+        let catalog = RestCatalogBuilder::default()
+            .with_storage_factory(Arc::new(LocalFsStorageFactory))
+            .load(CATALOG_NAME, props)
+            .await
+            .map_err(|e| rest_error(&url, e))?;
+        // The first call fetches the catalog's config: an unreachable
+        // server or a refused token shows here, not halfway through a run.
+        catalog
+            .list_namespaces(None)
+            .await
+            .map_err(|e| rest_error(&url, e))?;
+        Ok(Warehouse {
+            catalog: Box::new(catalog),
+            location: CatalogLocation::Rest(url),
+        })
     }
 
-    /// The SQLite catalog file.
-    pub fn catalog_file(&self) -> PathBuf {
-        self.dir.join("catalog.db")
-    }
-
-    /// The warehouse folder.
-    pub fn warehouse_dir(&self) -> PathBuf {
-        self.dir.join("warehouse")
+    /// Where the catalog is.
+    pub fn location(&self) -> &CatalogLocation {
+        &self.location
     }
 
     /// Every table in every namespace, sorted.
@@ -343,7 +454,7 @@ impl Warehouse {
             action = action.add_column(AddColumn::optional(name, Type::Primitive(ty.clone())));
         }
         let tx = action.apply(tx)?;
-        tx.commit(&self.catalog).await?;
+        tx.commit(self.catalog.as_ref()).await?;
         Ok(added.into_iter().map(|(n, _)| n).collect())
     }
 
@@ -596,9 +707,36 @@ impl Appender<'_> {
             .add_data_files(files)
             .set_snapshot_properties(properties)
             .apply(tx)?;
-        let t = tx.commit(&self.warehouse.catalog).await?;
+        let t = tx.commit(self.warehouse.catalog.as_ref()).await?;
         Ok(t.metadata().current_snapshot_id())
     }
+}
+
+/// A REST catalog's failure to connect, in words a user can act on. The
+/// library's message (status, the response's redacted headers and body)
+/// follows; the request's token is never part of it.
+fn rest_error(url: &str, e: iceberg::Error) -> IcebergError {
+    let text = e.to_string();
+    let what = if text.contains("401") {
+        "refused the token (401 Unauthorized): check the token in the environment variable named by --catalog-token-env"
+    } else if text.contains("403") {
+        "refused access (403 Forbidden): the token is not allowed to list namespaces"
+    } else if text.contains("404") {
+        "has no Iceberg REST API there (404): give the base address, without /v1 (and --catalog-warehouse if the catalog serves several warehouses)"
+    } else if [
+        "failed to execute http request",
+        "error sending request",
+        "connect",
+        "dns",
+    ]
+    .iter()
+    .any(|m| text.to_ascii_lowercase().contains(m))
+    {
+        "could not be reached: check the address and that the catalog is running"
+    } else {
+        "failed"
+    };
+    IcebergError::Catalog(format!("the Iceberg REST catalog at {url} {what} ({text})"))
 }
 
 fn resolve_at(t: &Table, table: &TableRef, at: At) -> IcebergResult<Option<i64>> {

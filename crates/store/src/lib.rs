@@ -40,7 +40,7 @@ pub use scans::{
     AssetType, ChangeCounts, ChangeTally, ChangeType, DiffChange, DiffFormat, DiffRun, DiffStatus,
     ScanLabel, ScanObject, ScanRun, ScanStatus,
 };
-pub use sync::{SyncCheckpointMirror, SyncJobRow, SyncRunRow};
+pub use sync::{RestCatalogRef, SyncCheckpointMirror, SyncJobRow, SyncRunRow};
 pub use workspace::{Workspace, APPLICATION_ID, BUSY_TIMEOUT, SCHEMA_VERSION};
 pub use write::WriteTx;
 

@@ -49,6 +49,30 @@ pub struct SyncJobRow {
     pub reconcile_deletes: bool,
     /// When it was added.
     pub created_at: DateTime<Utc>,
+    /// The REST catalog holding the job's Iceberg table (`None`: the
+    /// workspace's embedded catalog, or no Iceberg table at all).
+    #[serde(default)]
+    pub iceberg_catalog: Option<RestCatalogRef>,
+    /// A chained job's staging table, `iceberg:NAMESPACE.TABLE`: each run
+    /// appends the source's changes to it as one snapshot, then merges that
+    /// snapshot into the target.
+    #[serde(default)]
+    pub via: Option<String>,
+}
+
+/// How to reach an Iceberg REST catalog. The token itself is never stored:
+/// only the name of the environment variable that holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct RestCatalogRef {
+    /// The catalog's base URL.
+    pub url: String,
+    /// The warehouse to ask the catalog for.
+    #[serde(default)]
+    pub warehouse: Option<String>,
+    /// The environment variable holding the bearer token.
+    #[serde(default)]
+    pub token_env: Option<String>,
 }
 
 /// One run of a job, as recorded in the history.
@@ -137,7 +161,7 @@ fn json_list(text: &str, what: &str) -> Result<Vec<String>> {
 
 const JOB_COLUMNS: &str = "name, source, source_table, target, target_table, detect, detect_auto, \
      tracking_column, merge_mode, key_columns, on_conflict, batch_size, lag_ms, deleted_column, \
-     reconcile_deletes, created_at";
+     reconcile_deletes, created_at, iceberg_catalog, via";
 
 type JobTuple = (
     String,
@@ -156,6 +180,8 @@ type JobTuple = (
     Option<String>,
     bool,
     String,
+    Option<String>,
+    Option<String>,
 );
 
 fn job_tuple(r: &Row<'_>) -> rusqlite::Result<JobTuple> {
@@ -176,12 +202,24 @@ fn job_tuple(r: &Row<'_>) -> rusqlite::Result<JobTuple> {
         r.get(13)?,
         r.get(14)?,
         r.get(15)?,
+        r.get(16)?,
+        r.get(17)?,
     ))
 }
 
 fn job_row(t: JobTuple) -> Result<SyncJobRow> {
     let what = format!("sync job {}", t.0);
+    let iceberg_catalog =
+        t.16.as_deref()
+            .map(serde_json::from_str::<RestCatalogRef>)
+            .transpose()
+            .map_err(|e| StoreError::Unreadable {
+                what: format!("the Iceberg catalog of {what}"),
+                reason: e.to_string(),
+            })?;
     Ok(SyncJobRow {
+        iceberg_catalog,
+        via: t.17,
         key_columns: json_list(&t.9, &what)?,
         created_at: parse_time(&t.15).map_err(bad_time(what))?,
         name: t.0,
@@ -357,10 +395,20 @@ impl WriteTx<'_> {
             what: format!("the key of sync job {}", job.name),
             source,
         })?;
+        let catalog = job
+            .iceberg_catalog
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|source| StoreError::Json {
+                what: format!("the Iceberg catalog of sync job {}", job.name),
+                source,
+            })?;
         self.conn()
             .prepare_cached(&format!(
                 "INSERT INTO sync_jobs ({JOB_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+                 ?17, ?18)"
             ))
             .ctx("adding a sync job")?
             .execute(params![
@@ -380,6 +428,8 @@ impl WriteTx<'_> {
                 job.deleted_column,
                 job.reconcile_deletes,
                 format_time(&job.created_at),
+                catalog,
+                job.via,
             ])
             .ctx(&format!("adding sync job {}", job.name))?;
         Ok(())
@@ -488,7 +538,30 @@ mod tests {
             deleted_column: None,
             reconcile_deletes: true,
             created_at: Utc::now(),
+            iceberg_catalog: None,
+            via: None,
         }
+    }
+
+    #[test]
+    fn a_chained_job_on_a_rest_catalog_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::open(dir.path().join("w.tmdb")).unwrap();
+        let mut j = job("chained");
+        j.iceberg_catalog = Some(RestCatalogRef {
+            url: "http://catalog.internal:8181".into(),
+            warehouse: Some("analytics".into()),
+            token_env: Some("CATALOG_TOKEN".into()),
+        });
+        j.via = Some("iceberg:stage.orders".into());
+        ws.write(|tx| tx.add_sync_job(&j)).unwrap();
+        let back = ws.sync_job("chained").unwrap();
+        assert_eq!(back.iceberg_catalog, j.iceberg_catalog);
+        assert_eq!(back.via, j.via);
+        let plain = job("plain");
+        ws.write(|tx| tx.add_sync_job(&plain)).unwrap();
+        let back = ws.sync_job("plain").unwrap();
+        assert_eq!((back.iceberg_catalog, back.via), (None, None));
     }
 
     #[test]

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_environments.sql"),
     include_str!("../migrations/0004_scans.sql"),
     include_str!("../migrations/0005_sync.sql"),
+    include_str!("../migrations/0006_sync_iceberg.sql"),
 ];
 
 /// The newest workspace schema version this build knows (the number of migrations).

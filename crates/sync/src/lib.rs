@@ -16,6 +16,7 @@
 //! appended is not changed again (use upsert or scd2 for that).
 
 pub mod broker;
+pub mod chain;
 pub mod detect;
 pub mod engine;
 mod error;

@@ -4,8 +4,13 @@ usage: pyice.py DIR snapshots TABLE
        pyice.py DIR read TABLE [SNAPSHOT_ID]
        pyice.py DIR append TABLE ROWS_JSON
        pyice.py DIR fields TABLE
+       pyice.py DIR create TABLE SCHEMA_JSON
 
-DIR is the catalog folder (catalog.db and warehouse/). Output is JSON.
+DIR is the catalog folder (catalog.db and warehouse/), or the URL of an
+Iceberg REST catalog; then the bearer token comes from $PYICE_TOKEN and the
+optional warehouse from $PYICE_WAREHOUSE. SCHEMA_JSON is an Iceberg schema
+(`{"type": "struct", "fields": [...]}`); `create` also creates the namespace
+when missing. Output is JSON.
 Values are normalized so both sides can be compared: timestamps as Unix
 microseconds, decimals and UUIDs as text, dates as YYYY-MM-DD.
 """
@@ -13,11 +18,15 @@ microseconds, decimals and UUIDs as text, dates as YYYY-MM-DD.
 import datetime
 import decimal
 import json
+import os
 import sys
 import uuid
 
 import pyarrow as pa
+from pyiceberg.catalog.rest import RestCatalog
 from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.exceptions import NamespaceAlreadyExistsError
+from pyiceberg.schema import Schema
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
@@ -36,13 +45,33 @@ def norm(v):
     return v
 
 
-def main():
-    folder, cmd, table = sys.argv[1], sys.argv[2], sys.argv[3]
-    cat = SqlCatalog(
+def catalog(target):
+    if target.startswith(("http://", "https://")):
+        extra = {}
+        if os.environ.get("PYICE_WAREHOUSE"):
+            extra["warehouse"] = os.environ["PYICE_WAREHOUSE"]
+        return RestCatalog(
+            "rest", uri=target, token=os.environ["PYICE_TOKEN"], **extra
+        )
+    return SqlCatalog(
         "tidemark",
-        uri=f"sqlite:///{folder}/catalog.db",
-        warehouse=f"file://{folder}/warehouse",
+        uri=f"sqlite:///{target}/catalog.db",
+        warehouse=f"file://{target}/warehouse",
     )
+
+
+def main():
+    target, cmd, table = sys.argv[1], sys.argv[2], sys.argv[3]
+    cat = catalog(target)
+    if cmd == "create":
+        schema = Schema.model_validate_json(sys.argv[4])
+        try:
+            cat.create_namespace(table.rsplit(".", 1)[0])
+        except NamespaceAlreadyExistsError:
+            pass
+        t = cat.create_table(table, schema=schema)
+        json.dump({"location": t.location()}, sys.stdout)
+        return
     t = cat.load_table(table)
     if cmd == "snapshots":
         out = [
