@@ -32,9 +32,10 @@ describe('running a sync from the Syncs screen', () => {
 
   test('Run shows live batches in the row and the status bar, then the result and the history', async () => {
     const jobs = JSON.parse(tidemark(workspace, '--json', 'sync', 'list'));
-    assert.equal(jobs.length, 1, 'the demo has one sync job');
-    const job = jobs[0].job;
-    assert.equal(jobs[0].last_run, null, 'it has not run yet');
+    const demo = jobs.find((j) => j.job.name === 'events');
+    assert.ok(demo, 'the demo has the events job');
+    const job = demo.job;
+    assert.equal(demo.last_run, null, 'it has not run yet');
     const source = JSON.parse(tidemark(workspace, '--json', 'sync', 'show', job.name));
     const batchSize = source.job.batch_size;
 
@@ -108,11 +109,42 @@ describe('running a sync from the Syncs screen', () => {
     await screenshot(page, 'sync-run');
 
     // Run all: nothing new to move, a second, incremental run.
+    await row.click();
     await page.click('[data-testid=sync-run-all]');
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=sync-detail] .history li').length === 2);
     const again = JSON.parse(tidemark(workspace, '--json', 'sync', 'history', job.name))[0];
     assert.equal(again.status, 'succeeded');
     assert.equal(again.full_sync, false);
     assert.match(await result.innerText(), new RegExp(`${again.rows_loaded} loaded`));
+  });
+
+  test('the chained job shows its Iceberg table, and its run lands there and in the target', async () => {
+    const lake = JSON.parse(tidemark(workspace, '--json', 'sync', 'show', 'events_lake'));
+    assert.equal(lake.job.via, 'iceberg:lake.events');
+    const row = page.locator('[data-testid=sync-row][data-job="events_lake"]');
+    await row.waitFor();
+    assert.match(await row.innerText(), /events → iceberg:lake\.events → shop-warehouse\.events_from_lake/);
+    await row.click();
+    const via = page.locator('[data-testid=sync-via]');
+    await via.waitFor();
+    assert.match(await via.innerText(), /iceberg:lake\.events.*workspace’s Iceberg catalog/s);
+
+    // Run all ran it above, once; Run runs it again: nothing new.
+    const history = JSON.parse(tidemark(workspace, '--json', 'sync', 'history', 'events_lake'));
+    assert.equal(history.length, 1);
+    assert.equal(history[0].status, 'succeeded');
+    assert.equal(history[0].rows_loaded, history[0].rows_extracted);
+    const snaps = JSON.parse(tidemark(workspace, '--json', 'iceberg', 'snapshots', 'lake.events'));
+    assert.equal(snaps.length, 1, 'one snapshot for the one run that moved rows');
+    assert.equal(snaps[0].added_rows, history[0].rows_extracted);
+
+    await row.locator('[data-testid=sync-run]').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=sync-detail] .history li').length === 2);
+    const again = JSON.parse(tidemark(workspace, '--json', 'sync', 'history', 'events_lake'))[0];
+    assert.equal(again.status, 'succeeded');
+    assert.equal(again.rows_extracted, 0);
+    const after = JSON.parse(tidemark(workspace, '--json', 'iceberg', 'snapshots', 'lake.events'));
+    assert.equal(after.length, 1, 'a run with no changes adds no snapshot');
+    await screenshot(page, 'sync-chained');
   });
 });

@@ -62,6 +62,8 @@ const SYNC_DATABASES: [&str; 2] = ["events", "warehouse"];
 
 /// The demo sync job: its name, rows in the source table, rows per batch.
 const SYNC_JOB: &str = "events";
+/// The demo's chained job: the same events through an Iceberg table.
+const LAKE_JOB: &str = "events_lake";
 const SYNC_ROWS: u64 = 5000;
 const SYNC_BATCH: u64 = 250;
 
@@ -185,14 +187,30 @@ fn add_sync_job(app: &mut App, start: DateTime<Utc>, databases: &[PathBuf]) -> A
     app.insert_rows(&source, &rows)?;
     app.sync_add(&SyncJobInput {
         name: SYNC_JOB.into(),
-        source,
+        source: source.clone(),
         table: "events".into(),
-        target,
+        target: target.clone(),
         detect: "timestamp".into(),
         column: Some("updated_at".into()),
         merge: "upsert".into(),
         key: vec!["id".into()],
         batch_size: Some(SYNC_BATCH),
+        ..SyncJobInput::default()
+    })?;
+    // The same events staged in the workspace's Iceberg catalog, one
+    // snapshot per run, and merged from there into their own table.
+    app.sync_add(&SyncJobInput {
+        name: LAKE_JOB.into(),
+        source: source.clone(),
+        table: "events".into(),
+        target: target.clone(),
+        target_table: Some("events_from_lake".into()),
+        via: Some("iceberg:lake.events".into()),
+        detect: "timestamp".into(),
+        column: Some("updated_at".into()),
+        merge: "upsert".into(),
+        key: vec!["id".into()],
+        batch_size: Some(SYNC_BATCH * 4),
         ..SyncJobInput::default()
     })?;
     Ok(DemoSync {

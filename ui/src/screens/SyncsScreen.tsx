@@ -4,6 +4,7 @@
 // result of each run, and a job's runs charted by rows and duration.
 
 import { useCallback, useEffect, useState } from 'preact/hooks';
+import type { SyncJobRow } from '../bindings/SyncJobRow';
 import type { SyncProgress } from '../bindings/SyncProgress';
 import type { SyncRunResult } from '../bindings/SyncRunResult';
 import type { SyncRunRow } from '../bindings/SyncRunRow';
@@ -13,6 +14,10 @@ import { SECTIONS } from '../sections';
 import { useStore } from '../store';
 import { api, transport } from '../transport';
 import { useLoad } from '../useLoad';
+
+/** Where a job's rows travel: source → (Iceberg table →) target. */
+export const route = (job: SyncJobRow): string =>
+  [`${job.source}.${job.source_table}`, job.via, `${job.target}.${job.target_table}`].filter(Boolean).join(' → ');
 
 const ended = (p: SyncProgress) => p.phase === 'finished' || p.phase === 'failed';
 
@@ -120,6 +125,18 @@ function JobDetail({ name, runs }: { name: string; runs: number }) {
         <dd class="mono">
           {d.job.source}.{d.job.source_table}
         </dd>
+        {d.job.via && (
+          <>
+            <dt>Through</dt>
+            <dd data-testid="sync-via">
+              <span class="mono">{d.job.via}</span>{' '}
+              <span class="muted small">
+                in {d.job.iceberg_catalog ? `the REST catalog at ${d.job.iceberg_catalog.url}` : 'the workspace’s Iceberg catalog'}: one
+                snapshot per run, then merged into the target
+              </span>
+            </dd>
+          </>
+        )}
         <dt>Target</dt>
         <dd class="mono">
           {d.job.target}.{d.job.target_table}
@@ -300,8 +317,8 @@ export function SyncsScreen() {
                         </button>
                       </td>
                       <td class="col-name">{job.name}</td>
-                      <td class="mono small clip" title={`${job.source}.${job.source_table} → ${job.target}.${job.target_table}`}>
-                        {job.source}.{job.source_table} → {job.target}.{job.target_table}
+                      <td class="mono small clip" title={route(job)}>
+                        {route(job)}
                       </td>
                       <td>{job.detect}</td>
                       <td>{job.merge}</td>
