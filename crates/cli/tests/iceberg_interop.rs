@@ -1198,6 +1198,17 @@ async fn rest_catalog_mistakes_are_refused_by_name_without_the_token() {
         &["could not be reached", &nowhere],
         &server.token,
     );
+    let with_v1 = format!("{url}/v1");
+    fails_with(
+        &ws,
+        &tables(&["--catalog-token-env", "LAKE_TOKEN"])
+            .into_iter()
+            .map(|a| if a == url { with_v1.as_str() } else { a })
+            .collect::<Vec<_>>(),
+        &[("LAKE_TOKEN", &server.token)],
+        &["no Iceberg REST API there", "without /v1"],
+        &server.token,
+    );
     fails_with(
         &ws,
         &["iceberg", "tables", "--catalog-token-env", "LAKE_TOKEN"],

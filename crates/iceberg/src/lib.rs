@@ -717,17 +717,18 @@ impl Appender<'_> {
 /// follows; the request's token is never part of it.
 fn rest_error(url: &str, e: iceberg::Error) -> IcebergError {
     let text = e.to_string();
-    let what = if text.contains("401") {
+    // Matched on the status line, not on digits: the URL's port may hold them.
+    let what = if text.contains("401 Unauthorized") {
         "refused the token (401 Unauthorized): check the token in the environment variable named by --catalog-token-env"
-    } else if text.contains("403") {
+    } else if text.contains("403 Forbidden") {
         "refused access (403 Forbidden): the token is not allowed to list namespaces"
-    } else if text.contains("404") {
-        "has no Iceberg REST API there (404): give the base address, without /v1 (and --catalog-warehouse if the catalog serves several warehouses)"
+    } else if text.contains("404 Not Found") {
+        "has no Iceberg REST API there (404 Not Found): give the base address, without /v1 (and --catalog-warehouse if the catalog serves several warehouses)"
     } else if [
         "failed to execute http request",
         "error sending request",
-        "connect",
-        "dns",
+        "connection refused",
+        "dns error",
     ]
     .iter()
     .any(|m| text.to_ascii_lowercase().contains(m))
@@ -909,4 +910,53 @@ pub fn rows_as_json(
         }
     }
     Ok((columns, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iceberg::ErrorKind;
+
+    fn status(code: &str) -> iceberg::Error {
+        iceberg::Error::new(
+            ErrorKind::Unexpected,
+            "Received response with unexpected status code",
+        )
+        .with_context("status", code)
+    }
+
+    #[test]
+    fn rest_errors_are_told_apart_by_status_line_not_by_digits_in_the_url() {
+        let url = "http://127.0.0.1:40401";
+        let unreachable = iceberg::Error::new(
+            ErrorKind::Unexpected,
+            "Failed to execute http request, source: error sending request for url (http://127.0.0.1:40401/v1/config)",
+        );
+        let said = |e| rest_error(url, e).to_string();
+        assert!(said(unreachable).contains("could not be reached"));
+        assert!(said(status("401 Unauthorized")).contains("refused the token"));
+        assert!(said(status("403 Forbidden")).contains("refused access"));
+        assert!(said(status("404 Not Found")).contains("no Iceberg REST API there"));
+        assert!(said(status("500 Internal Server Error")).contains(&format!("{url} failed")));
+    }
+
+    #[test]
+    fn catalog_urls_without_credentials_or_queries_are_accepted() {
+        assert_eq!(
+            RestCatalog::check_url(" https://cat.example/api/ ").unwrap(),
+            "https://cat.example/api"
+        );
+        for bad in [
+            "cat.example",
+            "ftp://cat.example",
+            "http://u:p@cat.example",
+            "http:///v1",
+            "http://cat.example/?x=1",
+        ] {
+            assert!(
+                RestCatalog::check_url(bad).unwrap_err().is_bad_input(),
+                "{bad}"
+            );
+        }
+    }
 }
