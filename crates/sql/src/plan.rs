@@ -773,10 +773,14 @@ fn rebound_keys(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) 
                     name: t.name.clone(),
                 };
                 for fk in &t.foreign_keys {
+                    // PostgreSQL matches a key to a foreign key by its set
+                    // of columns, in any order, and binds to the first one
+                    // it finds: a key on the same columns in another order
+                    // may be the one a foreign key depends on.
                     if key
                         && fk.references.schema == table.schema
                         && fk.references.table == table.name
-                        && fk.ref_columns == *columns
+                        && same_column_set(&fk.ref_columns, columns)
                     {
                         rebind(i, &child, fk, &mut units);
                     }
@@ -803,6 +807,11 @@ fn rebound_keys(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) 
         }
     }
     units
+}
+
+/// Whether `a` and `b` name the same columns, in any order.
+fn same_column_set(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && a.iter().all(|c| b.contains(c))
 }
 
 /// The column a change alters, when the dialect makes all alterations of one

@@ -337,3 +337,23 @@ fn normalization_folds_what_servers_report_differently() {
     assert_eq!(keys(DataType::Integer, &["u1", "u2"]), 1);
     assert_eq!(keys(DataType::BigInt, &["u1", "u2"]), 0);
 }
+
+#[test]
+fn postgres_rebinds_a_foreign_key_whose_key_has_the_same_columns_in_another_order() {
+    // PostgreSQL matched the foreign key on (id, x) to the primary key on
+    // (x, id), created first, although a unique on (id, x) also exists;
+    // dropping the primary key then fails with 2BP01.
+    let mut t = table("t", vec![int("id"), int("x"), int("a"), int("b")]);
+    t.primary_key = Some(pk("t_pk", &["x", "id"]));
+    t.uniques.push(unique("t_id_x", &["id", "x"]));
+    t.foreign_keys
+        .push(fk("t_self_fk", &["a", "b"], "shop", "t", &["id", "x"]));
+    let from = state_with("shop", vec![t]);
+    let mut to = from.clone();
+    table_mut(&mut to, "t").primary_key = None;
+    let sql = statements(DialectKind::Postgres, &from, &to);
+    let drop_fk = at(&sql, "DROP CONSTRAINT \"t_self_fk\"");
+    let drop_pk = at(&sql, "DROP CONSTRAINT \"t_pk\"");
+    let add_fk = at(&sql, "ADD CONSTRAINT \"t_self_fk\"");
+    assert!(drop_fk < drop_pk && drop_pk < add_fk, "{sql:#?}");
+}
