@@ -634,6 +634,21 @@ fn units(kind: DialectKind, changes: &[Change], ctx: &RenderContext<'_>) -> Vec<
         if grouped[i] {
             continue;
         }
+        // Moved after the renames, such a drop names the table as renamed.
+        if let Change::DropColumn { table, column } = c {
+            let renamed = ctx.renames().table_forward(table);
+            if emptied.contains(table) && renamed != *table {
+                units.push(Unit {
+                    members: vec![i],
+                    kind: UnitKind::Extra(Box::new(Change::DropColumn {
+                        table: renamed,
+                        column: column.clone(),
+                    })),
+                    key: (phase::ADD_COLUMN, 1, 0, i),
+                });
+                continue;
+            }
+        }
         let (mut p, mut step) = phase_of(c);
         let rank = match c {
             Change::AddTable { .. } => add_order.iter().position(|&k| added[k].0 == i).unwrap_or(0),

@@ -357,3 +357,22 @@ fn postgres_rebinds_a_foreign_key_whose_key_has_the_same_columns_in_another_orde
     let add_fk = at(&sql, "ADD CONSTRAINT \"t_self_fk\"");
     assert!(drop_fk < drop_pk && drop_pk < add_fk, "{sql:#?}");
 }
+
+#[test]
+fn a_renamed_table_that_loses_every_column_drops_them_under_its_new_name() {
+    // Its old columns go after its new ones, which is after the rename:
+    // PostgreSQL answered 42P01 to a DROP COLUMN on the old name.
+    let from = state_with("shop", vec![table("old", vec![int("id")])]);
+    let mut to = from.clone();
+    let t = table_mut(&mut to, "old");
+    t.name = "new".into();
+    t.columns = vec![col("name", DataType::SmallInt, true)];
+    for kind in [DialectKind::Postgres, DialectKind::Mysql] {
+        let sql = statements(kind, &from, &to);
+        let rename = at(&sql, "RENAME");
+        let drop = at(&sql, "DROP COLUMN");
+        assert!(rename < drop, "{sql:#?}");
+        assert!(!sql[drop].contains("old"), "{sql:#?}");
+        assert!(sql[drop].contains("new"), "{sql:#?}");
+    }
+}
