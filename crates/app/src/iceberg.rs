@@ -74,7 +74,7 @@ fn is_env_name(name: &str) -> bool {
 /// Checks a REST catalog reference as given on the command line and
 /// returns it normalized: an `http(s)` URL with no credentials, a trimmed
 /// warehouse, a valid environment variable name. Nothing is contacted.
-pub fn check_rest_catalog(r: &RestCatalogRef) -> AppResult<RestCatalogRef> {
+pub(crate) fn check_rest_catalog(r: &RestCatalogRef) -> AppResult<RestCatalogRef> {
     let url = RestCatalog::check_url(&r.url).map_err(iceberg_error)?;
     let warehouse = r
         .warehouse

@@ -37,8 +37,7 @@ pub use envs::{EnvSettings, EnvStatus, StatusReport};
 pub use error::{AppError, AppResult};
 pub use export::{ExportSummary, ImportSummary};
 pub use iceberg::{
-    check_rest_catalog, parse_as_of, IcebergRows, IcebergTableSummary, RestCatalogRef,
-    ICEBERG_CATALOG_NAME,
+    parse_as_of, IcebergRows, IcebergTableSummary, RestCatalogRef, ICEBERG_CATALOG_NAME,
 };
 pub use import_live::LiveImport;
 pub use live::DriftReport;

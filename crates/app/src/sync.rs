@@ -307,6 +307,13 @@ impl App {
         };
         let mut column = input.column.clone();
         let mut notes = Vec::new();
+        // A REST catalog must answer now, not at the first run; a chained
+        // job's check also reads its Iceberg table, if it exists.
+        let warehouse = if input.via.is_some() || (iceberg && input.catalog.is_some()) {
+            Some(self.warehouse(input.catalog.as_ref())?)
+        } else {
+            None
+        };
         let mut source = self.open_endpoint(&input.source)?;
         let mut target = match broker {
             Some(_) => None,
@@ -374,23 +381,12 @@ impl App {
             deleted_column: input.deleted_column.clone(),
             reconcile_deletes: input.reconcile_deletes,
         };
-        // An Iceberg target's catalog must answer now, not at the first run.
-        let iceberg_catalog = if iceberg && input.catalog.is_some() {
-            let at = self.catalog_at(input.catalog.as_ref())?;
-            Some(self.block_on(async { at.open().await.map(|_| ()) }))
-        } else {
-            None
-        };
-        let chain_warehouse = match &input.via {
-            Some(_) => Some(self.warehouse(input.catalog.as_ref())?),
-            None => None,
-        };
         let checked = self.block_on(async {
             let checked = match (&broker, &mut target) {
                 (Some(b), _) => tidemark_sync::broker::check(&spec, b, &mut *source)
                     .await
                     .map(|(_, plan)| (plan, true)),
-                (None, Some(t)) => match (&input.via, &chain_warehouse) {
+                (None, Some(t)) => match (&input.via, &warehouse) {
                     (Some(via), Some(wh)) => {
                         tidemark_sync::chain::check(&spec, via, &mut *source, wh, &mut **t)
                             .await
@@ -400,12 +396,9 @@ impl App {
                         .await
                         .map(|c| (c.plan, c.target.is_some())),
                 },
-                (None, None) if iceberg => match iceberg_catalog.as_ref() {
-                    Some(Err(e)) => Err(SyncError::Iceberg(e.to_string())),
-                    _ => iceberg_target::check(&spec, &mut *source)
-                        .await
-                        .map(|(_, plan)| (plan, true)),
-                },
+                (None, None) if iceberg => iceberg_target::check(&spec, &mut *source)
+                    .await
+                    .map(|(_, plan)| (plan, true)),
                 (None, None) => unreachable!("a job has a broker or a target connection"),
             };
             let _ = source.close().await;
